@@ -1,0 +1,249 @@
+"""Rule conditions as data: a small, closed language over questionnaire fields.
+
+Conditions are TOML tables, never Python or eval'd strings, so knowledge files stay reviewable and
+safe. Every field path and value is checked against the questionnaire model when the knowledge
+loads; a rule that names a field or value the questionnaire lacks fails there, with its id, instead
+of silently never firing.
+
+Forms (one operator per table):
+    {field = "deployment.targets", contains = "mobile"}      list field holds the value
+    {field = "deployment.targets", contains_any = [...]}     list field holds one of the values
+    {field = "hardware.accelerators", subset_of = [...]}     list field holds only these values
+    {field = "project.stage", equals = "research"}           scalar field equals the value
+    {field = "project.stage", in = ["prototype", "research"]}
+    {field = "project.model_size", at_least = "large"}       ordered enums (declaration order), ints
+    {field = "priorities.deployment", at_most = 1}
+    {all = [...]}, {any = [...]}, {not = {...}}
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from advisor.questionnaire import Requirements
+
+
+class ConditionError(ValueError):
+    """A condition that does not fit the questionnaire; the message names the field or value."""
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FieldTest(_Node):
+    field: str
+    equals: Any = None
+    in_: list[Any] | None = Field(None, alias="in")
+    contains: Any = None
+    contains_any: list[Any] | None = None
+    subset_of: list[Any] | None = None
+    at_least: Any = None
+    at_most: Any = None
+
+    def operator(self) -> tuple[str, Any]:
+        given = [
+            (name, value)
+            for name, value in (
+                ("equals", self.equals),
+                ("in", self.in_),
+                ("contains", self.contains),
+                ("contains_any", self.contains_any),
+                ("subset_of", self.subset_of),
+                ("at_least", self.at_least),
+                ("at_most", self.at_most),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            names = ", ".join(name for name, _ in given) or "none"
+            raise ConditionError(
+                f"condition on '{self.field}' needs exactly one operator "
+                f"(equals, in, contains, contains_any, subset_of, at_least, at_most); got {names}"
+            )
+        return given[0]
+
+
+class AllOf(_Node):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyOf(_Node):
+    any: list[Condition] = Field(min_length=1)
+
+
+class Not(_Node):
+    not_: Condition = Field(alias="not")
+
+
+Condition = Union[FieldTest, AllOf, AnyOf, Not]  # noqa: UP007 - a recursive alias needs Union
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+Predicate = Callable[[Requirements], bool]
+
+
+def _field_type(path: str) -> Any:
+    """The annotation of a dotted questionnaire field, or a ConditionError naming the bad part."""
+    model: type[BaseModel] = Requirements
+    parts = path.split(".")
+    annotation: Any = None
+    for depth, part in enumerate(parts):
+        fields = model.model_fields
+        if part not in fields:
+            known = [".".join([*parts[:depth], name]) for name in fields]
+            hint = difflib.get_close_matches(path, known, n=1)
+            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ConditionError(f"'{path}' is not a questionnaire field{suggestion}")
+        annotation = fields[part].annotation
+        if depth < len(parts) - 1:
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                raise ConditionError(f"'{'.'.join(parts[: depth + 1])}' has no sub-fields")
+            model = annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        raise ConditionError(f"'{path}' is a section, not a field")
+    return annotation
+
+
+def _item_type(annotation: Any) -> Any | None:
+    """The element type of a list field, or None for scalar fields."""
+    if typing.get_origin(annotation) is list:
+        return typing.get_args(annotation)[0]
+    return None
+
+
+def _base_type(annotation: Any) -> Any:
+    """Strip Annotated[...] so ordering checks see the underlying int or enum."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return typing.get_args(annotation)[0]
+    return annotation
+
+
+def _coerce(annotation: Any, value: Any, path: str) -> Any:
+    try:
+        return TypeAdapter(annotation).validate_python(value)
+    except ValidationError as error:
+        base = _base_type(annotation)
+        if isinstance(base, type) and issubclass(base, enum.Enum):
+            detail = "allowed: " + ", ".join(str(m.value) for m in base)
+        else:
+            detail = error.errors()[0]["msg"]
+        raise ConditionError(f"{value!r} is not a valid value of '{path}' ({detail})") from None
+
+
+def _rank(value: Any) -> int:
+    if isinstance(value, enum.Enum):
+        return list(type(value)).index(value)
+    return int(value)
+
+
+def _getter(path: str) -> Callable[[Requirements], Any]:
+    parts = tuple(path.split("."))
+
+    def get(requirements: Requirements) -> Any:
+        value: Any = requirements
+        for part in parts:
+            value = getattr(value, part)
+        return value
+
+    return get
+
+
+def _compile_field_test(test: FieldTest) -> Predicate:
+    operator, operand = test.operator()
+    annotation = _field_type(test.field)
+    item = _item_type(annotation)
+    get = _getter(test.field)
+    path = test.field
+
+    if operator in ("contains", "contains_any", "subset_of"):
+        if item is None:
+            raise ConditionError(f"'{operator}' needs a list field; '{path}' is a single value")
+        if operator == "contains":
+            wanted = _coerce(item, operand, path)
+            return lambda r: wanted in get(r)
+        values = frozenset(_coerce(item, v, path) for v in operand)
+        if operator == "contains_any":
+            return lambda r: not values.isdisjoint(get(r))
+        return lambda r: values.issuperset(get(r))
+
+    if item is not None:
+        raise ConditionError(
+            f"'{operator}' needs a single-valued field; '{path}' is a list "
+            "(use contains, contains_any or subset_of)"
+        )
+    if operator == "equals":
+        wanted = _coerce(annotation, operand, path)
+        return lambda r: get(r) == wanted
+    if operator == "in":
+        values = frozenset(_coerce(annotation, v, path) for v in operand)
+        return lambda r: get(r) in values
+
+    base = _base_type(annotation)
+    if base is bool or not (base is int or (isinstance(base, type) and issubclass(base, enum.Enum))):
+        raise ConditionError(f"'{operator}' needs an ordered field (a number or ranked choice); '{path}' is not")
+    bound = _rank(_coerce(annotation, operand, path))
+    if operator == "at_least":
+        return lambda r: _rank(get(r)) >= bound
+    return lambda r: _rank(get(r)) <= bound
+
+
+def compile_condition(condition: Condition | None) -> Predicate:
+    """Turn a validated condition into a fast predicate; raise ConditionError if it misfits."""
+    if condition is None:
+        return lambda _r: True
+    if isinstance(condition, FieldTest):
+        return _compile_field_test(condition)
+    if isinstance(condition, AllOf):
+        parts = [compile_condition(c) for c in condition.all]
+        return lambda r: all(p(r) for p in parts)
+    if isinstance(condition, AnyOf):
+        parts = [compile_condition(c) for c in condition.any]
+        return lambda r: any(p(r) for p in parts)
+    inner = compile_condition(condition.not_)
+    return lambda r: not inner(r)
+
+
+def substitute(data: Any, placeholder: str, value: str) -> Any:
+    """Replace a placeholder in every string of a TOML structure (used for per-framework rules)."""
+    if isinstance(data, str):
+        return data.replace(placeholder, value)
+    if isinstance(data, dict):
+        return {k: substitute(v, placeholder, value) for k, v in data.items()}
+    if isinstance(data, list):
+        return [substitute(v, placeholder, value) for v in data]
+    return data
+
+
+def fields_named(condition: Condition | None) -> Sequence[str]:
+    """Every questionnaire field a condition reads, for docs and what-if search."""
+    if condition is None:
+        return []
+    if isinstance(condition, FieldTest):
+        return [condition.field]
+    if isinstance(condition, AllOf):
+        return [f for c in condition.all for f in fields_named(c)]
+    if isinstance(condition, AnyOf):
+        return [f for c in condition.any for f in fields_named(c)]
+    return fields_named(condition.not_)
+
+
+__all__ = [
+    "AllOf",
+    "AnyOf",
+    "Condition",
+    "ConditionError",
+    "FieldTest",
+    "Not",
+    "Predicate",
+    "compile_condition",
+    "fields_named",
+    "substitute",
+]

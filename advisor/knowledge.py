@@ -1,0 +1,395 @@
+"""The knowledge base as validated data: references, claims, framework profiles and rules.
+
+Nothing here reads files (see `knowledge_files`); `build_knowledge` takes the parsed TOML tables,
+checks every cross-reference (a rule citing a missing claim, a claim citing a missing reference,
+a condition naming a field the questionnaire lacks) and returns an indexed, immutable `Knowledge`
+with each rule's condition compiled to a predicate. Errors name the file and the item's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from advisor.conditions import Condition, ConditionError, Predicate, compile_condition, substitute
+from advisor.criteria import CRITERIA, Criterion
+from advisor.questionnaire import Choice, Framework
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
+FRAMEWORK_PLACEHOLDER = "{framework}"
+
+
+class KnowledgeError(ValueError):
+    """Invalid knowledge; the message starts with the file and names the item."""
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Verdict(Choice):
+    HOLDS = "holds"
+    OUTDATED = "outdated"
+    WRONG = "wrong"
+
+
+class ClaimKind(Choice):
+    CONCEPT = "concept"
+    PRO = "pro"
+    CON = "con"
+    APPLICATION = "application"
+    FAQ = "faq"
+    FACT = "fact"
+
+
+class ReferenceKind(Choice):
+    WEB = "web"
+    PAPER = "paper"
+    RELEASE_NOTES = "release_notes"
+    REPOSITORY = "repository"
+    MEASUREMENT = "measurement"
+
+
+class Lifecycle(Choice):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+class Seed(_Data):
+    """One of the source articles the seed claims come from."""
+
+    id: str = Field(pattern=r"^\d{3}$")
+    file: str
+    title: str
+    language: str = "zh"
+
+
+class Reference(_Data):
+    """An official page, release note, repository thread or measurement that a claim rests on."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    title: str = Field(min_length=3)
+    kind: ReferenceKind = ReferenceKind.WEB
+    url: str | None = Field(None, pattern=r"^https?://")
+    published: str | None = Field(None, pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _locatable(self) -> Reference:
+        if self.url is None and self.kind is not ReferenceKind.MEASUREMENT:
+            raise ValueError("only a measurement reference may lack a url")
+        return self
+
+
+class SeedSource(_Data):
+    """Where in a seed article a claim is made: seed id, numbered section, item within it."""
+
+    seed: str = Field(pattern=r"^\d{3}$")
+    section: str = Field(pattern=r"^\d+(\.\d+)*$")
+    item: int = Field(ge=1)
+
+    def label(self) -> str:
+        return f"seed {self.seed} §{self.section} item {self.item}"
+
+
+class Claim(_Data):
+    """A statement about frameworks with a verdict as of today.
+
+    Seed claims keep what the article said (in English) and, when it no longer holds, carry the
+    correction and the references that establish it. Fact claims come from references alone.
+    """
+
+    id: str = Field(pattern=ID_PATTERN)
+    kind: ClaimKind
+    frameworks: list[Framework] = Field(default_factory=list)
+    text: str = Field(min_length=10)
+    source: SeedSource | None = None
+    verdict: Verdict = Verdict.HOLDS
+    correction: str | None = None
+    references: list[str] = Field(default_factory=list)
+    corrected_by: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Claim:
+        if self.source is None and not self.references:
+            raise ValueError("a claim needs a seed source or at least one reference")
+        if self.kind is ClaimKind.FACT and self.source is not None:
+            raise ValueError("a fact claim is sourced by references, not by a seed")
+        if self.verdict is not Verdict.HOLDS:
+            if not self.correction:
+                raise ValueError(f"verdict '{self.verdict}' needs a correction")
+            if not self.references and not self.corrected_by:
+                raise ValueError(f"verdict '{self.verdict}' needs references for its correction")
+        return self
+
+
+class Prior(_Data):
+    score: float = Field(ge=0, le=5)
+    claims: list[str] = Field(min_length=1)
+    note: str | None = None
+
+
+class FrameworkProfile(_Data):
+    """A framework's standing before the questionnaire is read: lifecycle and prior scores."""
+
+    id: Framework
+    name: str
+    lifecycle: Lifecycle
+    lifecycle_note: str
+    lifecycle_claims: list[str] = Field(min_length=1)
+    version_line: str
+    latest_version: str
+    latest_release: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    homepage: str = Field(pattern=r"^https?://")
+    install: str
+    priors: dict[Criterion, Prior]
+
+    @model_validator(mode="after")
+    def _every_criterion(self) -> FrameworkProfile:
+        missing = [c.value for c in CRITERIA if c not in self.priors]
+        if missing:
+            raise ValueError(f"priors missing for: {', '.join(missing)}")
+        return self
+
+    @property
+    def maintained(self) -> bool:
+        return self.lifecycle is Lifecycle.ACTIVE
+
+
+class Effect(_Data):
+    """What a rule does to one framework: shift a criterion score, exclude it, or warn."""
+
+    framework: Framework
+    criterion: Criterion | None = None
+    delta: float | None = Field(None, ge=-5, le=5)
+    exclude: bool = False
+    caveat: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Effect:
+        kinds = sum(
+            [self.criterion is not None or self.delta is not None, self.exclude, self.caveat is not None]
+        )
+        if kinds != 1:
+            raise ValueError("an effect is exactly one of: criterion+delta, exclude, caveat")
+        if (self.criterion is None) != (self.delta is None):
+            raise ValueError("criterion and delta go together")
+        return self
+
+    def describe(self) -> str:
+        if self.exclude:
+            return f"excludes {self.framework}"
+        if self.caveat is not None:
+            return f"warns about {self.framework}"
+        assert self.delta is not None
+        return f"{self.framework} {self.criterion} {self.delta:+g}"
+
+
+class Rule(_Data):
+    id: str = Field(pattern=ID_PATTERN)
+    when: Condition | None = None
+    rationale: str = Field(min_length=10)
+    claims: list[str] = Field(min_length=1)
+    effects: list[Effect] = Field(min_length=1)
+
+
+class NextStep(_Data):
+    """A concrete action after the pick, shown when its condition holds (knowledge/next_steps)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    framework: Framework
+    when: Condition | None = None
+    title: str
+    detail: str
+    command: str | None = None
+    claims: list[str] = Field(min_length=1)
+
+
+class ScoringSettings(_Data):
+    task_fit_weight: float = Field(4.0, gt=0, le=5)
+    score_min: float = 0.0
+    score_max: float = 5.0
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    applies: Predicate
+    source_file: str
+
+
+@dataclass(frozen=True)
+class CompiledStep:
+    step: NextStep
+    applies: Predicate
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The indexed knowledge base the engine reads; build it with `build_knowledge`."""
+
+    seeds: Mapping[str, Seed]
+    references: Mapping[str, Reference]
+    claims: Mapping[str, Claim]
+    frameworks: Mapping[Framework, FrameworkProfile]
+    rules: tuple[CompiledRule, ...]
+    next_steps: tuple[CompiledStep, ...]
+    scoring: ScoringSettings
+    version: str
+    claim_files: Mapping[str, str] = field(default_factory=dict)
+
+
+def _problem(file: str, what: str, ident: str | None, error: Exception) -> KnowledgeError:
+    where = f"{file}: {what} '{ident}'" if ident else f"{file}: {what}"
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        detail = f"{loc}: {first['msg']}" if loc else first["msg"]
+        if len(error.errors()) > 1:
+            detail += f" (and {len(error.errors()) - 1} more)"
+    else:
+        detail = str(error)
+    return KnowledgeError(f"{where}: {detail}")
+
+
+def _items(files: Mapping[str, Mapping[str, Any]], key: str) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, table in files.items():
+        unknown = set(table) - {key}
+        if unknown:
+            raise KnowledgeError(f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [[{key}]]")
+        for item in table.get(key, []):
+            if not isinstance(item, dict):
+                raise KnowledgeError(f"{name}: every [[{key}]] entry must be a table")
+            found.append((name, item))
+    return found
+
+
+def _parse(model: type[BaseModel], name: str, what: str, raw: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        raise _problem(name, what, raw.get("id"), error) from None
+
+
+def _expand_per_framework(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """A rule marked per_framework = true stands for one rule per framework ({framework})."""
+    if not raw.get("per_framework"):
+        return [raw]
+    body = {k: v for k, v in raw.items() if k != "per_framework"}
+    return [
+        {**substitute(body, FRAMEWORK_PLACEHOLDER, fw.value), "id": f"{raw.get('id')}:{fw.value}"}
+        for fw in Framework
+    ]
+
+
+def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Knowledge:
+    """Validate and index parsed knowledge files.
+
+    `tables` maps a kind ("seeds", "references", "claims", "frameworks", "rules", "next_steps",
+    "scoring") to {file name: parsed TOML}.
+    """
+    seeds: dict[str, Seed] = {}
+    for name, raw in _items(tables.get("seeds", {}), "seed"):
+        seed = _parse(Seed, name, "seed", raw)
+        seeds[seed.id] = seed
+
+    references: dict[str, Reference] = {}
+    for name, raw in _items(tables.get("references", {}), "reference"):
+        ref = _parse(Reference, name, "reference", raw)
+        if ref.id in references:
+            raise KnowledgeError(f"{name}: reference '{ref.id}' is defined twice")
+        references[ref.id] = ref
+
+    claims: dict[str, Claim] = {}
+    claim_files: dict[str, str] = {}
+    for name, raw in _items(tables.get("claims", {}), "claim"):
+        claim = _parse(Claim, name, "claim", raw)
+        if claim.id in claims:
+            raise KnowledgeError(f"{name}: claim '{claim.id}' is defined twice (also in {claim_files[claim.id]})")
+        if claim.source and claim.source.seed not in seeds:
+            raise KnowledgeError(f"{name}: claim '{claim.id}': unknown seed '{claim.source.seed}'")
+        for ref in claim.references:
+            if ref not in references:
+                raise KnowledgeError(f"{name}: claim '{claim.id}': unknown reference '{ref}'")
+        claims[claim.id] = claim
+        claim_files[claim.id] = name
+    for claim_id, claim in claims.items():
+        for other in claim.corrected_by:
+            if other not in claims:
+                raise KnowledgeError(
+                    f"{claim_files[claim_id]}: claim '{claim_id}': corrected_by names unknown claim '{other}'"
+                )
+
+    def check_claims(name: str, what: str, ident: str, cited: list[str]) -> None:
+        for claim_id in cited:
+            if claim_id not in claims:
+                raise KnowledgeError(f"{name}: {what} '{ident}': unknown claim '{claim_id}'")
+
+    frameworks: dict[Framework, FrameworkProfile] = {}
+    for name, raw in _items(tables.get("frameworks", {}), "framework"):
+        profile = _parse(FrameworkProfile, name, "framework", raw)
+        check_claims(name, "framework", profile.id.value, profile.lifecycle_claims)
+        for criterion, prior in profile.priors.items():
+            check_claims(name, f"framework '{profile.id}' prior", criterion.value, prior.claims)
+        frameworks[profile.id] = profile
+    missing = [fw.value for fw in Framework if fw not in frameworks]
+    if missing:
+        raise KnowledgeError(f"frameworks: no profile for {', '.join(missing)}")
+
+    rules: list[CompiledRule] = []
+    seen_rules: set[str] = set()
+    for name, raw_rule in _items(tables.get("rules", {}), "rule"):
+        for raw in _expand_per_framework(raw_rule):
+            rule = _parse(Rule, name, "rule", raw)
+            if rule.id in seen_rules:
+                raise KnowledgeError(f"{name}: rule '{rule.id}' is defined twice")
+            seen_rules.add(rule.id)
+            check_claims(name, "rule", rule.id, rule.claims)
+            try:
+                applies = compile_condition(rule.when)
+            except ConditionError as error:
+                raise KnowledgeError(f"{name}: rule '{rule.id}': {error}") from None
+            rules.append(CompiledRule(rule=rule, applies=applies, source_file=name))
+
+    steps: list[CompiledStep] = []
+    for name, raw in _items(tables.get("next_steps", {}), "step"):
+        step = _parse(NextStep, name, "step", raw)
+        check_claims(name, "step", step.id, step.claims)
+        try:
+            steps.append(CompiledStep(step=step, applies=compile_condition(step.when)))
+        except ConditionError as error:
+            raise KnowledgeError(f"{name}: step '{step.id}': {error}") from None
+
+    scoring_tables = list(tables.get("scoring", {}).items())
+    try:
+        scoring = ScoringSettings.model_validate(scoring_tables[0][1] if scoring_tables else {})
+    except ValidationError as error:
+        raise _problem(scoring_tables[0][0], "scoring", None, error) from None
+
+    digest = hashlib.sha256(
+        json.dumps(tables, sort_keys=True, default=_jsonable).encode()
+    ).hexdigest()[:12]
+    return Knowledge(
+        seeds=seeds,
+        references=references,
+        claims=claims,
+        frameworks=frameworks,
+        rules=tuple(rules),
+        next_steps=tuple(steps),
+        scoring=scoring,
+        version=digest,
+        claim_files=claim_files,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return str(value)

@@ -1,0 +1,294 @@
+"""The questionnaire (schema v1): what a team tells the advisor about its project.
+
+These names and values are a public interface that team tooling writes, so they only ever grow
+(new optional fields with defaults); the field descriptions double as CLI help, JSON Schema
+documentation and the help texts of the Streamlit form.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+
+class Choice(str, Enum):
+    """An enum whose members print as their plain value."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Framework(Choice):
+    TENSORFLOW = "tensorflow"
+    PYTORCH = "pytorch"
+    MXNET = "mxnet"
+
+
+class Task(Choice):
+    COMPUTER_VISION = "computer_vision"
+    NLP = "nlp"
+    SPEECH = "speech"
+    RECOMMENDER = "recommender"
+    TABULAR = "tabular"
+    GENERATIVE = "generative"
+    REINFORCEMENT_LEARNING = "reinforcement_learning"
+    TIME_SERIES = "time_series"
+    GRAPH = "graph"
+    OTHER = "other"
+
+
+class Stage(Choice):
+    RESEARCH = "research"
+    PROTOTYPE = "prototype"
+    PRODUCTION = "production"
+
+
+class ModelSize(Choice):
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+    VERY_LARGE = "very_large"
+
+
+class Target(Choice):
+    CLOUD_SERVER = "cloud_server"
+    ON_PREM_SERVER = "on_prem_server"
+    MOBILE = "mobile"
+    BROWSER = "browser"
+    EDGE_DEVICE = "edge_device"
+    MICROCONTROLLER = "microcontroller"
+    NONE = "none"
+
+
+class Accelerator(Choice):
+    CPU = "cpu"
+    NVIDIA_GPU = "nvidia_gpu"
+    AMD_GPU = "amd_gpu"
+    APPLE_SILICON = "apple_silicon"
+    TPU = "tpu"
+    INTEL_GPU = "intel_gpu"
+
+
+class Scale(Choice):
+    SINGLE_DEVICE = "single_device"
+    MULTI_GPU = "multi_gpu"
+    MULTI_NODE = "multi_node"
+
+
+class OperatingSystem(Choice):
+    LINUX = "linux"
+    WINDOWS = "windows"
+    MACOS = "macos"
+
+
+class Language(Choice):
+    PYTHON = "python"
+    CPP = "cpp"
+    JAVA = "java"
+    JAVASCRIPT = "javascript"
+    SCALA = "scala"
+    JULIA = "julia"
+    R = "r"
+    GO = "go"
+    OTHER = "other"
+
+
+class Codebase(Choice):
+    NONE = "none"
+    TENSORFLOW = "tensorflow"
+    PYTORCH = "pytorch"
+    MXNET = "mxnet"
+
+
+class Experience(Choice):
+    NONE = "none"
+    SOME = "some"
+    EXPERT = "expert"
+
+
+Priority = Annotated[int, Field(ge=0, le=5, strict=True)]
+
+
+class Section(BaseModel):
+    """Every questionnaire section rejects unknown keys: a typo must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _unique(values: list[Choice]) -> list[Choice]:
+    """Drop repeated answers, keeping the order the user gave."""
+    return list(dict.fromkeys(values))
+
+
+class Project(Section):
+    tasks: list[Task] = Field(
+        min_length=1,
+        description="What the models do. Frameworks differ most in their model zoos and "
+        "libraries per task (e.g. Hugging Face for NLP, TF.js for the browser).",
+    )
+    stage: Stage = Field(
+        Stage.PROTOTYPE,
+        description="Research values fast iteration and published code; production values "
+        "serving, stability and long-term support.",
+    )
+    model_size: ModelSize = Field(
+        ModelSize.MEDIUM,
+        description="Parameter count: small <100M, medium <1B, large <10B, very_large beyond. "
+        "Large models need sharded (FSDP-style) training and a framework that large-model "
+        "tooling targets.",
+    )
+    pretrained_models: bool = Field(
+        False,
+        description="Whether you build on pretrained models from model hubs; where those "
+        "models are published decides much of the choice.",
+    )
+
+    _dedupe = field_validator("tasks")(_unique)
+
+
+class Deployment(Section):
+    targets: list[Target] = Field(
+        default_factory=lambda: [Target.CLOUD_SERVER],
+        min_length=1,
+        description="Where trained models run. Mobile, browser and microcontroller targets "
+        "each need a dedicated runtime, which not every framework has.",
+    )
+    latency_critical: bool = Field(
+        False,
+        description="Whether per-request latency is a hard requirement (batch-1 inference "
+        "speed and a lean serving path then matter).",
+    )
+
+    _dedupe = field_validator("targets")(_unique)
+
+    @field_validator("targets")
+    @classmethod
+    def _none_is_alone(cls, targets: list[Target]) -> list[Target]:
+        if Target.NONE in targets and len(targets) > 1:
+            raise ValueError("'none' cannot be combined with other targets")
+        return targets
+
+
+class Hardware(Section):
+    accelerators: list[Accelerator] = Field(
+        default_factory=lambda: [Accelerator.NVIDIA_GPU],
+        min_length=1,
+        description="Hardware you train and run on. Support for AMD, Apple, Intel GPUs and "
+        "TPUs differs sharply between frameworks.",
+    )
+    scale: Scale = Field(
+        Scale.SINGLE_DEVICE,
+        description="How far training spreads: one device, several GPUs in one machine, "
+        "or several machines.",
+    )
+    os: list[OperatingSystem] = Field(
+        default_factory=lambda: [OperatingSystem.LINUX],
+        min_length=1,
+        description="Operating systems you develop and train on (e.g. TensorFlow has no GPU "
+        "support on native Windows since 2.11).",
+    )
+
+    _dedupe = field_validator("accelerators", "os")(_unique)
+
+
+class TeamExperience(Section):
+    tensorflow: Experience = Field(Experience.NONE, description="Team experience with TensorFlow.")
+    pytorch: Experience = Field(Experience.NONE, description="Team experience with PyTorch.")
+    mxnet: Experience = Field(Experience.NONE, description="Team experience with MXNet.")
+
+
+class Team(Section):
+    languages: list[Language] = Field(
+        default_factory=lambda: [Language.PYTHON],
+        min_length=1,
+        description="Languages the models must be used from; bindings beyond Python vary.",
+    )
+    existing_codebase: Codebase = Field(
+        Codebase.NONE,
+        description="A framework your current models and pipelines are written in; "
+        "rewriting working code has a real cost.",
+    )
+    experience: TeamExperience = Field(
+        default_factory=TeamExperience,
+        description="What the team already knows, per framework.",
+    )
+
+    _dedupe = field_validator("languages")(_unique)
+
+
+class Priorities(Section):
+    """How much each criterion matters: 0 ignores it, 5 makes it critical."""
+
+    development_speed: Priority = Field(
+        3, description="Fast iteration and easy debugging (eager execution, Pythonic APIs)."
+    )
+    runtime_performance: Priority = Field(
+        3, description="Training and inference speed on your hardware (measured by the probes)."
+    )
+    memory_efficiency: Priority = Field(
+        3, description="Peak memory of training and inference (measured by the probes)."
+    )
+    distributed_training: Priority = Field(
+        3, description="Training across several GPUs or machines."
+    )
+    deployment: Priority = Field(
+        3, description="Paths to serving, mobile, browser and embedded targets."
+    )
+    ecosystem: Priority = Field(
+        3, description="Pretrained models, libraries, tutorials and community."
+    )
+    hardware_support: Priority = Field(
+        3, description="Support for your accelerators and operating systems."
+    )
+    language_support: Priority = Field(
+        3, description="Bindings for the languages your team uses besides Python."
+    )
+    long_term_support: Priority = Field(
+        3, description="Active maintenance, releases and security fixes for years to come."
+    )
+    team_fit: Priority = Field(
+        3,
+        description="Reuse of your existing codebase and your team's experience "
+        "(an addition to schema v1; default 3).",
+    )
+
+
+class Constraints(Section):
+    exclude: list[Framework] = Field(
+        default_factory=list,
+        description="Frameworks you rule out, whatever their score.",
+    )
+    require_maintained: bool = Field(
+        False,
+        description="Rule out frameworks that no longer get releases or security fixes.",
+    )
+
+    _dedupe = field_validator("exclude")(_unique)
+
+
+class Requirements(Section):
+    """A team's answers to the questionnaire: the engine's only input about the project."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="advisor questionnaire",
+        json_schema_extra={"$id": "https://advisor.invalid/schema/questionnaire-v1.json"},
+    )
+
+    schema_version: Literal[1] = Field(
+        SCHEMA_VERSION, description="Version of this questionnaire format; only 1 exists."
+    )
+    project: Project
+    deployment: Deployment = Field(default_factory=Deployment)
+    hardware: Hardware = Field(default_factory=Hardware)
+    team: Team = Field(default_factory=Team)
+    priorities: Priorities = Field(default_factory=Priorities)
+    constraints: Constraints = Field(default_factory=Constraints)
+
+
+CRITERIA_FROM_PRIORITIES: tuple[str, ...] = tuple(Priorities.model_fields)

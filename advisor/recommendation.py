@@ -1,0 +1,148 @@
+"""What the engine returns: a ranking with per-criterion scores, evidence, caveats and exclusions.
+
+These models are the JSON that team tooling reads (`--format json`), so they carry everything a
+report needs: every score is traceable to a prior (with its claims) and rule adjustments (with
+theirs), and every claim carries its verdict and sources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from advisor.criteria import Criterion
+from advisor.knowledge import ClaimKind, Verdict
+from advisor.questionnaire import Framework, Requirements
+
+OUTPUT_VERSION = 1
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SourceRef(_Out):
+    """A citable source: a seed article location or a reference (with its link)."""
+
+    id: str
+    label: str
+    url: str | None = None
+
+
+class ClaimEvidence(_Out):
+    id: str
+    kind: ClaimKind
+    text: str
+    verdict: Verdict
+    frameworks: list[Framework]
+    source: SourceRef | None = Field(None, description="where a seed article makes the claim")
+    correction: str | None = None
+    references: list[SourceRef] = Field(default_factory=list)
+
+
+class Adjustment(_Out):
+    rule: str
+    delta: float
+
+
+class CriterionScore(_Out):
+    criterion: Criterion
+    prior: float = Field(description="the framework's prior score on this criterion (0-5)")
+    calibrated: float | None = Field(
+        None, description="the prior after blending in measurements, when they were used"
+    )
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    score: float = Field(description="final 0-5 score: base plus adjustments, clamped")
+    weight: float
+    contribution: float = Field(description="points of the 0-100 total this criterion gives")
+    prior_claims: list[str] = Field(default_factory=list)
+
+
+class RuleEvidence(_Out):
+    rule: str
+    rationale: str
+    effects: list[str]
+    impact: float = Field(description="net points of the 0-100 total this rule moved")
+    claims: list[ClaimEvidence]
+
+
+class Caveat(_Out):
+    message: str
+    rule: str | None = None
+    claims: list[str] = Field(default_factory=list)
+
+
+class Reason(_Out):
+    """A plain-language reason for a framework's standing, with the claims behind it."""
+
+    summary: str
+    points: float
+    claims: list[ClaimEvidence]
+
+
+class RankedFramework(_Out):
+    rank: int
+    framework: Framework
+    name: str
+    version: str
+    lifecycle: str
+    score: float = Field(ge=0, le=100)
+    criteria: list[CriterionScore]
+    evidence: list[RuleEvidence]
+    caveats: list[Caveat]
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+class Exclusion(_Out):
+    framework: Framework
+    name: str
+    reasons: list[str]
+    rules: list[str] = Field(default_factory=list)
+
+
+class ProbeFigure(_Out):
+    """One measured figure that went into a calibrated score."""
+
+    probe: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    value: float
+    unit: str
+    relative: float = Field(description="this framework's figure relative to the best (1 = best)")
+    weight: float
+    cv: float | None = None
+
+
+class FrameworkCalibration(_Out):
+    framework: Framework
+    prior: dict[Criterion, float]
+    calibrated: dict[Criterion, float]
+    confidence: float = Field(ge=0, le=1)
+    figures: list[ProbeFigure] = Field(default_factory=list)
+    machine: str | None = None
+    measured_at: str | None = None
+    age_days: float | None = None
+
+
+class Calibration(_Out):
+    used: bool = False
+    reason: str = "no measurements given"
+    frameworks: list[FrameworkCalibration] = Field(default_factory=list)
+    caveats: list[str] = Field(default_factory=list)
+
+
+class Recommendation(_Out):
+    output_version: int = OUTPUT_VERSION
+    knowledge_version: str
+    top_pick: Framework | None
+    margin: float | None = Field(
+        None, description="score points between the first and second framework"
+    )
+    ranking: list[RankedFramework]
+    excluded: list[Exclusion]
+    calibration: Calibration
+    overrides: list[ClaimEvidence] = Field(
+        default_factory=list,
+        description="seed-article claims the advice overrides as outdated or wrong",
+    )
+    requirements: Requirements
