@@ -135,6 +135,13 @@ class Prior(_Data):
     note: str | None = None
 
 
+class StandingCaveat(_Data):
+    """A warning that holds for a framework whatever the questionnaire says."""
+
+    message: str
+    claims: list[str] = Field(min_length=1)
+
+
 class FrameworkProfile(_Data):
     """A framework's standing before the questionnaire is read: lifecycle and prior scores."""
 
@@ -148,6 +155,7 @@ class FrameworkProfile(_Data):
     latest_release: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
     homepage: str = Field(pattern=r"^https?://")
     install: str
+    standing_caveats: list[StandingCaveat] = Field(default_factory=list)
     priors: dict[Criterion, Prior]
 
     @model_validator(mode="after")
@@ -163,31 +171,45 @@ class FrameworkProfile(_Data):
 
 
 class Effect(_Data):
-    """What a rule does to one framework: shift a criterion score, exclude it, or warn."""
+    """What a rule does: shift one framework's criterion score, exclude it, warn about it, or
+    scale how much a criterion matters for this questionnaire (relevance, for every framework).
 
-    framework: Framework
+    Relevance expresses the questionnaire's meaning, not a preference: if a team deploys nowhere,
+    differences in deployment paths cannot matter to it, whatever priority it left at default.
+    """
+
+    framework: Framework | None = None
     criterion: Criterion | None = None
     delta: float | None = Field(None, ge=-5, le=5)
+    relevance: float | None = Field(None, ge=0, le=1)
     exclude: bool = False
     caveat: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> Effect:
         kinds = sum(
-            [self.criterion is not None or self.delta is not None, self.exclude, self.caveat is not None]
+            [self.delta is not None, self.relevance is not None, self.exclude, self.caveat is not None]
         )
         if kinds != 1:
-            raise ValueError("an effect is exactly one of: criterion+delta, exclude, caveat")
-        if (self.criterion is None) != (self.delta is None):
-            raise ValueError("criterion and delta go together")
+            raise ValueError("an effect is exactly one of: delta, relevance, exclude, caveat")
+        if self.relevance is not None:
+            if self.criterion is None or self.framework is not None:
+                raise ValueError("a relevance effect names a criterion and no framework")
+        elif self.framework is None:
+            raise ValueError("this effect needs a framework")
+        if self.delta is not None and self.criterion is None:
+            raise ValueError("a delta needs a criterion")
+        if (self.exclude or self.caveat is not None) and self.criterion is not None:
+            raise ValueError("exclusions and caveats take no criterion")
         return self
 
     def describe(self) -> str:
+        if self.relevance is not None:
+            return f"{self.criterion} counts x{self.relevance:g}"
         if self.exclude:
             return f"excludes {self.framework}"
         if self.caveat is not None:
             return f"warns about {self.framework}"
-        assert self.delta is not None
         return f"{self.framework} {self.criterion} {self.delta:+g}"
 
 
@@ -230,7 +252,7 @@ class CompiledStep:
     applies: Predicate
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Knowledge:
     """The indexed knowledge base the engine reads; build it with `build_knowledge`."""
 
@@ -243,6 +265,8 @@ class Knowledge:
     scoring: ScoringSettings
     version: str
     claim_files: Mapping[str, str] = field(default_factory=dict)
+    overridden_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """claim id -> seed claims (outdated or wrong) that this claim's evidence overturns"""
 
 
 def _problem(file: str, what: str, ident: str | None, error: Exception) -> KnowledgeError:
@@ -336,6 +360,8 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     for name, raw in _items(tables.get("frameworks", {}), "framework"):
         profile = _parse(FrameworkProfile, name, "framework", raw)
         check_claims(name, "framework", profile.id.value, profile.lifecycle_claims)
+        for caveat in profile.standing_caveats:
+            check_claims(name, f"framework '{profile.id}' caveat", "standing_caveats", caveat.claims)
         for criterion, prior in profile.priors.items():
             check_claims(name, f"framework '{profile.id}' prior", criterion.value, prior.claims)
         frameworks[profile.id] = profile
@@ -373,6 +399,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     except ValidationError as error:
         raise _problem(scoring_tables[0][0], "scoring", None, error) from None
 
+    overridden_by = _corrections(claims)
     digest = hashlib.sha256(
         json.dumps(tables, sort_keys=True, default=_jsonable).encode()
     ).hexdigest()[:12]
@@ -386,7 +413,31 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         scoring=scoring,
         version=digest,
         claim_files=claim_files,
+        overridden_by=overridden_by,
     )
+
+
+def _corrections(claims: Mapping[str, Claim]) -> dict[str, tuple[str, ...]]:
+    """Link each current claim to the seed claims it overturns.
+
+    A seed claim marked outdated or wrong is overturned by any non-seed claim that shares one of
+    its correcting references, or that it names in corrected_by.
+    """
+    by_reference: dict[str, list[str]] = {}
+    for claim in claims.values():
+        if claim.source is None:
+            for ref in claim.references:
+                by_reference.setdefault(ref, []).append(claim.id)
+    links: dict[str, list[str]] = {}
+    for seed_claim in claims.values():
+        if seed_claim.source is None or seed_claim.verdict is Verdict.HOLDS:
+            continue
+        correctors = set(seed_claim.corrected_by)
+        for ref in seed_claim.references:
+            correctors.update(by_reference.get(ref, ()))
+        for corrector in sorted(correctors):
+            links.setdefault(corrector, []).append(seed_claim.id)
+    return {k: tuple(v) for k, v in links.items()}
 
 
 def _jsonable(value: Any) -> Any:

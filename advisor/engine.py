@@ -1,0 +1,380 @@
+"""The rules engine: score every framework against a questionnaire, with an evidence trail.
+
+Scoring, in order:
+1. Exclusions: the user's `constraints.exclude`, `require_maintained` against each profile's
+   lifecycle, and rules with exclude effects. Excluded frameworks are reported, not ranked.
+2. Base scores: each profile's prior per criterion (0-5); runtime and memory are blended with
+   probe measurements when given (see `calibration`).
+3. Rules whose condition holds add deltas to criterion scores (clamped to 0-5), add caveats, or
+   scale a criterion's relevance for this questionnaire.
+4. Weights: task_fit has a fixed weight; every other criterion weighs its priority (0-5) times
+   its relevance (the smallest factor of the relevance rules that fired, else 1).
+5. Score = sum(weight x score) / (5 x sum(weight)) x 100. Each criterion's contribution is its
+   share of that total, so contributions add up to the score.
+
+Pure: no files, clock or subprocesses; the knowledge and measurements come in as data.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from advisor.criteria import CRITERIA, LABELS, Criterion
+from advisor.knowledge import (
+    Claim,
+    CompiledRule,
+    FrameworkProfile,
+    Knowledge,
+    Lifecycle,
+    Reference,
+)
+from advisor.knowledge_files import default_knowledge
+from advisor.measurements import Measurements
+from advisor.questionnaire import Framework, Requirements
+from advisor.recommendation import (
+    Adjustment,
+    Calibration,
+    Caveat,
+    ClaimEvidence,
+    CriterionScore,
+    Exclusion,
+    RankedFramework,
+    Reason,
+    Recommendation,
+    RuleEvidence,
+    SourceRef,
+)
+
+_REASONS_PER_FRAMEWORK = 3
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Evidence objects built once per knowledge base, so each recommendation only assembles."""
+
+    claims: Mapping[str, ClaimEvidence]
+    rule_claims: Mapping[str, tuple[ClaimEvidence, ...]]
+
+
+_PREPARED: weakref.WeakKeyDictionary[Knowledge, _Prepared] = weakref.WeakKeyDictionary()
+
+
+def _reference_ref(ref: Reference) -> SourceRef:
+    return SourceRef(id=ref.id, label=ref.title, url=ref.url)
+
+
+def claim_evidence(claim: Claim, knowledge: Knowledge) -> ClaimEvidence:
+    """A claim with its verdict and resolved sources, ready to show or serialise."""
+    source = None
+    if claim.source is not None:
+        seed = knowledge.seeds[claim.source.seed]
+        source = SourceRef(
+            id=f"seed:{seed.id}:{claim.source.section}:{claim.source.item}",
+            label=f"{claim.source.label()} ({seed.file})",
+        )
+    return ClaimEvidence(
+        id=claim.id,
+        kind=claim.kind,
+        text=claim.text,
+        verdict=claim.verdict,
+        frameworks=claim.frameworks,
+        source=source,
+        correction=claim.correction,
+        references=[_reference_ref(knowledge.references[r]) for r in claim.references],
+    )
+
+
+def _prepare(knowledge: Knowledge) -> _Prepared:
+    prepared = _PREPARED.get(knowledge)
+    if prepared is None:
+        claims = {cid: claim_evidence(c, knowledge) for cid, c in knowledge.claims.items()}
+        rule_claims = {
+            cr.rule.id: tuple(claims[c] for c in cr.rule.claims) for cr in knowledge.rules
+        }
+        prepared = _Prepared(claims=claims, rule_claims=rule_claims)
+        _PREPARED[knowledge] = prepared
+    return prepared
+
+
+def _exclusions(
+    requirements: Requirements, knowledge: Knowledge, fired: Iterable[CompiledRule]
+) -> dict[Framework, Exclusion]:
+    reasons: dict[Framework, list[str]] = {}
+    rules: dict[Framework, list[str]] = {}
+    for framework in requirements.constraints.exclude:
+        reasons.setdefault(framework, []).append("excluded by your constraints (constraints.exclude)")
+    if requirements.constraints.require_maintained:
+        for framework, profile in knowledge.frameworks.items():
+            if not profile.maintained:
+                reasons.setdefault(framework, []).append(
+                    f"not maintained (constraints.require_maintained): {profile.lifecycle_note}"
+                )
+    for compiled in fired:
+        for effect in compiled.rule.effects:
+            if effect.exclude and effect.framework is not None:
+                reasons.setdefault(effect.framework, []).append(compiled.rule.rationale)
+                rules.setdefault(effect.framework, []).append(compiled.rule.id)
+    return {
+        fw: Exclusion(
+            framework=fw,
+            name=knowledge.frameworks[fw].name,
+            reasons=reasons[fw],
+            rules=rules.get(fw, []),
+        )
+        for fw in Framework
+        if fw in reasons
+    }
+
+
+def _weights(
+    requirements: Requirements, knowledge: Knowledge, fired: Iterable[CompiledRule]
+) -> dict[Criterion, float]:
+    relevance: dict[Criterion, float] = {}
+    for compiled in fired:
+        for effect in compiled.rule.effects:
+            if effect.relevance is not None and effect.criterion is not None:
+                relevance[effect.criterion] = min(relevance.get(effect.criterion, 1.0), effect.relevance)
+    priorities = requirements.priorities
+    weights = {Criterion.TASK_FIT: knowledge.scoring.task_fit_weight}
+    for criterion in CRITERIA[1:]:
+        weights[criterion] = getattr(priorities, criterion.value) * relevance.get(criterion, 1.0)
+    return weights
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return low if value < low else high if value > high else value
+
+
+@dataclass
+class _Scored:
+    profile: FrameworkProfile
+    criteria: list[CriterionScore]
+    evidence: list[RuleEvidence]
+    caveats: list[Caveat]
+    score: float
+
+
+def _score_framework(
+    framework: Framework,
+    knowledge: Knowledge,
+    prepared: _Prepared,
+    fired: list[CompiledRule],
+    weights: Mapping[Criterion, float],
+    calibrated: Mapping[Criterion, float],
+    calibration_caveats: list[Caveat],
+) -> _Scored:
+    profile = knowledge.frameworks[framework]
+    low, high = knowledge.scoring.score_min, knowledge.scoring.score_max
+    total_weight = sum(weights.values())
+    points_per_unit = 100.0 / (high * total_weight)
+
+    deltas: dict[Criterion, list[tuple[str, float]]] = {}
+    caveats: list[Caveat] = []
+    touching: list[CompiledRule] = []
+    for compiled in fired:
+        touches = False
+        for effect in compiled.rule.effects:
+            if effect.framework is not framework:
+                continue
+            touches = True
+            if effect.delta is not None and effect.criterion is not None:
+                deltas.setdefault(effect.criterion, []).append((compiled.rule.id, effect.delta))
+            elif effect.caveat is not None:
+                caveats.append(
+                    Caveat(message=effect.caveat, rule=compiled.rule.id, claims=list(compiled.rule.claims))
+                )
+        if touches:
+            touching.append(compiled)
+
+    criteria: list[CriterionScore] = []
+    effective: dict[str, float] = {}
+    total = 0.0
+    for criterion in CRITERIA:
+        prior = profile.priors[criterion]
+        base = calibrated.get(criterion, prior.score)
+        applied = deltas.get(criterion, [])
+        raw_sum = sum(d for _, d in applied)
+        final = _clamp(base + raw_sum, low, high)
+        # Clamping can absorb part of the deltas; scale them so base + adjustments = final and
+        # every point of the score stays attributed to a prior or a rule.
+        scale = (final - base) / raw_sum if raw_sum else 0.0
+        adjustments = [Adjustment(rule=rule_id, delta=round(d * scale, 4)) for rule_id, d in applied]
+        weight = weights[criterion]
+        contribution = weight * final * points_per_unit
+        for rule_id, d in applied:
+            effective[rule_id] = effective.get(rule_id, 0.0) + d * scale * weight * points_per_unit
+        total += contribution
+        criteria.append(
+            CriterionScore(
+                criterion=criterion,
+                prior=prior.score,
+                calibrated=calibrated.get(criterion),
+                adjustments=adjustments,
+                score=round(final, 4),
+                weight=round(weight, 4),
+                contribution=round(contribution, 4),
+                prior_claims=list(prior.claims),
+            )
+        )
+
+    evidence = [
+        RuleEvidence(
+            rule=compiled.rule.id,
+            rationale=compiled.rule.rationale,
+            effects=[e.describe() for e in compiled.rule.effects if e.framework is framework],
+            impact=round(effective.get(compiled.rule.id, 0.0), 4),
+            claims=list(prepared.rule_claims[compiled.rule.id]),
+        )
+        for compiled in touching
+    ]
+    if profile.lifecycle is Lifecycle.RETIRED:
+        caveats.insert(
+            0, Caveat(message=f"Retired: {profile.lifecycle_note}", claims=list(profile.lifecycle_claims))
+        )
+    caveats.extend(Caveat(message=c.message, claims=list(c.claims)) for c in profile.standing_caveats)
+    caveats.extend(calibration_caveats)
+    return _Scored(profile=profile, criteria=criteria, evidence=evidence, caveats=caveats, score=total)
+
+
+def _reasons(
+    scored: _Scored,
+    rival: _Scored | None,
+    prepared: _Prepared,
+    rules: Mapping[str, CompiledRule],
+) -> list[Reason]:
+    """The criteria where a framework gains most over its closest rival, each with its evidence."""
+    rival_by = {c.criterion: c for c in rival.criteria} if rival else {}
+    candidates: list[tuple[float, CriterionScore]] = []
+    for mine in scored.criteria:
+        theirs = rival_by.get(mine.criterion)
+        advantage = mine.contribution - (theirs.contribution if theirs else 0.0)
+        if advantage > 0.005:
+            candidates.append((advantage, mine))
+    candidates.sort(key=lambda pair: (-pair[0], pair[1].criterion.value))
+    reasons: list[Reason] = []
+    for advantage, mine in candidates[:_REASONS_PER_FRAMEWORK]:
+        label = LABELS[mine.criterion]
+        versus = ""
+        if rival is not None:
+            theirs = rival_by[mine.criterion]
+            versus = f" vs {rival.profile.name} {theirs.score:.1f}"
+        best_rule = max(mine.adjustments, key=lambda a: a.delta, default=None)
+        if best_rule is not None and best_rule.delta > 0:
+            why = rules[best_rule.rule].rule.rationale
+            claims = list(prepared.rule_claims[best_rule.rule])
+        else:
+            prior = scored.profile.priors[mine.criterion]
+            claims = [prepared.claims[c] for c in prior.claims]
+            why = prior.note or claims[0].text
+        reasons.append(
+            Reason(
+                summary=f"{label} {mine.score:.1f}/5{versus}: {why}",
+                points=round(advantage, 2),
+                claims=claims,
+            )
+        )
+    return reasons
+
+
+def recommend(
+    requirements: Requirements,
+    measurements: Measurements | None = None,
+    *,
+    knowledge: Knowledge | None = None,
+) -> Recommendation:
+    """Rank the frameworks for a questionnaire; deterministic and free of I/O.
+
+    `measurements` (probe records and the time of asking) calibrate runtime and memory scores;
+    `knowledge` defaults to the shipped knowledge base.
+    """
+    kb = knowledge if knowledge is not None else default_knowledge()
+    prepared = _prepare(kb)
+    fired = [compiled for compiled in kb.rules if compiled.applies(requirements)]
+    excluded = _exclusions(requirements, kb, fired)
+    eligible = [fw for fw in Framework if fw not in excluded]
+    weights = _weights(requirements, kb, fired)
+
+    priors = {fw: {c: p.score for c, p in kb.frameworks[fw].priors.items()} for fw in eligible}
+    calibrated: Mapping[Framework, Mapping[Criterion, float]] = {}
+    calibration = Calibration(used=False, reason="no measurements given (run `advisor probe`)")
+    if measurements is not None:
+        from advisor.calibration import calibrate  # noqa: PLC0415 - only needed with data
+
+        calibrated, calibration = calibrate(requirements, measurements, priors, eligible)
+    calibration_caveats = _calibration_caveats(calibration)
+
+    scored = {
+        fw: _score_framework(
+            fw, kb, prepared, fired, weights, calibrated.get(fw, {}), calibration_caveats.get(fw, [])
+        )
+        for fw in eligible
+    }
+    order = sorted(
+        eligible,
+        key=lambda fw: (
+            -round(scored[fw].score, 6),
+            -kb.frameworks[fw].priors[Criterion.LONG_TERM_SUPPORT].score,
+            list(Framework).index(fw),
+        ),
+    )
+    rules_by_id = {compiled.rule.id: compiled for compiled in kb.rules}
+    ranking: list[RankedFramework] = []
+    for rank, fw in enumerate(order, start=1):
+        entry = scored[fw]
+        rival_fw = order[1] if rank == 1 and len(order) > 1 else (order[0] if rank > 1 else None)
+        rival = scored[rival_fw] if rival_fw is not None else None
+        ranking.append(
+            RankedFramework(
+                rank=rank,
+                framework=fw,
+                name=entry.profile.name,
+                version=entry.profile.latest_version,
+                lifecycle=entry.profile.lifecycle.value,
+                score=round(_clamp(entry.score, 0.0, 100.0), 2),
+                criteria=entry.criteria,
+                evidence=entry.evidence,
+                caveats=entry.caveats,
+                reasons=_reasons(entry, rival, prepared, rules_by_id),
+            )
+        )
+    margin = round(ranking[0].score - ranking[1].score, 2) if len(ranking) > 1 else None
+    return Recommendation(
+        knowledge_version=kb.version,
+        top_pick=ranking[0].framework if ranking else None,
+        margin=margin,
+        ranking=ranking,
+        excluded=[excluded[fw] for fw in Framework if fw in excluded],
+        calibration=calibration,
+        overrides=_overrides(kb, prepared, fired, eligible),
+        requirements=requirements,
+    )
+
+
+def _calibration_caveats(calibration: Calibration) -> dict[Framework, list[Caveat]]:
+    """Calibration caveats that name a framework go to that framework's caveats."""
+    found: dict[Framework, list[Caveat]] = {}
+    for message in calibration.caveats:
+        lowered = message.lower()
+        for fw in Framework:
+            if fw.value in lowered or (fw is Framework.MXNET and "mxnet" in lowered):
+                found.setdefault(fw, []).append(Caveat(message=message, rule="calibration"))
+    return found
+
+
+def _overrides(
+    knowledge: Knowledge, prepared: _Prepared, fired: Iterable[CompiledRule], eligible: list[Framework]
+) -> list[ClaimEvidence]:
+    """Seed claims the advice overturns: those corrected by the claims it actually used."""
+    used: set[str] = set()
+    for compiled in fired:
+        if any(e.framework in eligible or e.framework is None for e in compiled.rule.effects):
+            used.update(compiled.rule.claims)
+    for fw in eligible:
+        used.update(knowledge.frameworks[fw].lifecycle_claims)
+    seen: dict[str, ClaimEvidence] = {}
+    for claim_id in sorted(used):
+        for seed_claim in knowledge.overridden_by.get(claim_id, ()):
+            seen.setdefault(seed_claim, prepared.claims[seed_claim])
+    return [seen[k] for k in sorted(seen)]

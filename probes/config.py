@@ -1,0 +1,190 @@
+"""Which interpreter runs each framework's probes, and the probe settings, from four sources.
+
+MXNet 1.9.1 cannot share an environment with current TensorFlow (it needs numpy < 1.24), so each
+framework may run in its own Python. Sources, highest first: the CLI's `--python FRAMEWORK=PATH`,
+the environment variable `ADVISOR_PYTHON_<FRAMEWORK>`, the config file (`$ADVISOR_CONFIG`, else the
+first `advisor.toml` in the working directory or a parent), and finally the interpreter running the
+advisor. Every resolved path remembers where it was set, so a missing one can say who to blame.
+
+Relative paths in the config file are relative to the file's directory (a committed
+`advisor.toml` can point at `.venv-mxnet/bin/python` wherever the clone lives); relative paths on
+the command line or in the environment are relative to the working directory, as a shell user
+expects.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CONFIG_NAME = "advisor.toml"
+CONFIG_ENV = "ADVISOR_CONFIG"
+PYTHON_ENV_PREFIX = "ADVISOR_PYTHON_"
+FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "mxnet")
+MAX_DEFAULT_THREADS = 8
+DEFAULT_TIMEOUT_S = 120.0
+
+
+class ConfigError(ValueError):
+    """A bad setting; the message is one line naming the file or option at fault."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python that runs one framework's worker, and where that choice came from."""
+
+    path: str
+    source: str
+
+    def exists(self) -> bool:
+        return Path(self.path).is_file() and os.access(self.path, os.X_OK)
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """The `[probes]` table of a config file (all optional)."""
+
+    path: Path | None = None
+    interpreters: Mapping[str, Interpreter] = field(default_factory=dict)
+    threads: int | None = None
+    timeout_s: float | None = None
+
+
+def default_threads() -> int:
+    """Threads every framework gets: the CPUs this process may use, at most 8.
+
+    The same number for every framework keeps the comparison fair; the cap keeps a many-core
+    server from measuring thread-scaling overheads instead of the frameworks (small probe sizes
+    stop scaling long before 8 threads). It is recorded with every figure.
+    """
+    try:
+        available = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, MAX_DEFAULT_THREADS))
+
+
+def find_config(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
+    """$ADVISOR_CONFIG if set, else the first advisor.toml in `cwd` or one of its parents."""
+    env = os.environ if environ is None else environ
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+        except ModuleNotFoundError:
+            raise ConfigError(f"{path}: reading it needs Python 3.11+ or the tomli package") from None
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror or error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML ({error})") from None
+    return data
+
+
+def load_config(path: Path | None) -> ProbeConfig:
+    """Parse the `[probes]` table of a config file; None or an absent table gives the defaults."""
+    if path is None:
+        return ProbeConfig()
+    data = _read_toml(path)
+    probes = data.get("probes", {})
+    if not isinstance(probes, dict):
+        raise ConfigError(f"{path}: [probes] must be a table")
+    known = {"interpreters", "threads", "timeout"}
+    unknown = sorted(set(probes) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [probes]: {', '.join(unknown)}")
+    base = path.resolve().parent
+
+    interpreters: dict[str, Interpreter] = {}
+    raw_interpreters = probes.get("interpreters", {})
+    if not isinstance(raw_interpreters, dict):
+        raise ConfigError(f"{path}: [probes.interpreters] must be a table of FRAMEWORK = PATH")
+    for name, value in raw_interpreters.items():
+        if name not in FRAMEWORKS:
+            raise ConfigError(
+                f"{path}: [probes.interpreters] unknown framework '{name}' "
+                f"(expected one of {', '.join(FRAMEWORKS)})"
+            )
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{path}: [probes.interpreters] {name} must be a path string")
+        interpreters[name] = Interpreter(str(_expand(value, base)), f"set by {path}")
+
+    threads = probes.get("threads")
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool)
+                                or threads < 1):
+        raise ConfigError(f"{path}: [probes] threads must be a positive integer")
+    timeout = probes.get("timeout")
+    if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool)
+                                or timeout <= 0):
+        raise ConfigError(f"{path}: [probes] timeout must be a positive number of seconds")
+    return ProbeConfig(
+        path=path,
+        interpreters=interpreters,
+        threads=threads,
+        timeout_s=float(timeout) if timeout is not None else None,
+    )
+
+
+def _expand(value: str, base: Path) -> Path:
+    candidate = Path(os.path.expanduser(value))
+    return candidate if candidate.is_absolute() else base / candidate
+
+
+def parse_python_overrides(values: Sequence[str]) -> dict[str, str]:
+    """`--python FRAMEWORK=PATH` options as a mapping; bad syntax is a one-line ConfigError."""
+    overrides: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        name = name.strip().lower()
+        if not sep or not path.strip():
+            raise ConfigError(f"--python {value!r}: expected FRAMEWORK=PATH, e.g. mxnet=/opt/py/bin/python")
+        if name not in FRAMEWORKS:
+            raise ConfigError(
+                f"--python {value!r}: unknown framework '{name}' (expected one of {', '.join(FRAMEWORKS)})"
+            )
+        overrides[name] = path.strip()
+    return overrides
+
+
+def resolve_interpreters(
+    frameworks: Sequence[str],
+    cli: Mapping[str, str] | None = None,
+    config: ProbeConfig | None = None,
+    environ: Mapping[str, str] | None = None,
+    default: str | None = None,
+) -> dict[str, Interpreter]:
+    """The interpreter for each framework, highest-priority source first (see module docstring)."""
+    env = os.environ if environ is None else environ
+    cli = cli or {}
+    configured = config.interpreters if config else {}
+    fallback = default or sys.executable
+    chosen: dict[str, Interpreter] = {}
+    for name in frameworks:
+        variable = PYTHON_ENV_PREFIX + name.upper()
+        if name in cli:
+            chosen[name] = Interpreter(str(_expand(cli[name], Path.cwd())), "set by --python")
+        elif env.get(variable):
+            chosen[name] = Interpreter(str(_expand(env[variable], Path.cwd())), f"set by ${variable}")
+        elif name in configured:
+            chosen[name] = configured[name]
+        else:
+            chosen[name] = Interpreter(fallback, "the advisor's own interpreter")
+    return chosen
