@@ -171,6 +171,7 @@ def _score_framework(
     points_per_unit = 100.0 / (high * total_weight)
 
     deltas: dict[Criterion, list[tuple[str, float]]] = {}
+    levels: dict[Criterion, tuple[str, float]] = {}
     caveats: list[Caveat] = []
     touching: list[CompiledRule] = []
     for compiled in fired:
@@ -181,6 +182,10 @@ def _score_framework(
             touches = True
             if effect.delta is not None and effect.criterion is not None:
                 deltas.setdefault(effect.criterion, []).append((compiled.rule.id, effect.delta))
+            elif effect.level is not None and effect.criterion is not None:
+                current = levels.get(effect.criterion)
+                if current is None or effect.level < current[1]:
+                    levels[effect.criterion] = (compiled.rule.id, effect.level)
             elif effect.caveat is not None:
                 caveats.append(
                     Caveat(message=effect.caveat, rule=compiled.rule.id, claims=list(compiled.rule.claims))
@@ -194,6 +199,11 @@ def _score_framework(
     for criterion in CRITERIA:
         prior = profile.priors[criterion]
         base = calibrated.get(criterion, prior.score)
+        level = levels.get(criterion)
+        if level is not None:
+            # The weakest required level replaces the prior; it shows as an adjustment so
+            # prior + adjustments still add up to the score.
+            deltas.setdefault(criterion, []).insert(0, (level[0], level[1] - base))
         applied = deltas.get(criterion, [])
         raw_sum = sum(d for _, d in applied)
         final = _clamp(base + raw_sum, low, high)

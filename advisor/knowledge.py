@@ -171,8 +171,13 @@ class FrameworkProfile(_Data):
 
 
 class Effect(_Data):
-    """What a rule does: shift one framework's criterion score, exclude it, warn about it, or
-    scale how much a criterion matters for this questionnaire (relevance, for every framework).
+    """What a rule does: shift one framework's criterion score (delta), set it from what the
+    questionnaire requires (level), exclude it, warn about it, or scale how much a criterion
+    matters for this questionnaire (relevance, for every framework).
+
+    Levels serve coverage criteria: a team's hardware, targets and languages must all work, so
+    when several level rules fire for one framework and criterion the weakest one counts, and it
+    replaces the general prior (breadth of support says little about the one thing you need).
 
     Relevance expresses the questionnaire's meaning, not a preference: if a team deploys nowhere,
     differences in deployment paths cannot matter to it, whatever priority it left at default.
@@ -181,6 +186,7 @@ class Effect(_Data):
     framework: Framework | None = None
     criterion: Criterion | None = None
     delta: float | None = Field(None, ge=-5, le=5)
+    level: float | None = Field(None, ge=0, le=5)
     relevance: float | None = Field(None, ge=0, le=1)
     exclude: bool = False
     caveat: str | None = None
@@ -188,17 +194,23 @@ class Effect(_Data):
     @model_validator(mode="after")
     def _one_kind(self) -> Effect:
         kinds = sum(
-            [self.delta is not None, self.relevance is not None, self.exclude, self.caveat is not None]
+            [
+                self.delta is not None,
+                self.level is not None,
+                self.relevance is not None,
+                self.exclude,
+                self.caveat is not None,
+            ]
         )
         if kinds != 1:
-            raise ValueError("an effect is exactly one of: delta, relevance, exclude, caveat")
+            raise ValueError("an effect is exactly one of: delta, level, relevance, exclude, caveat")
         if self.relevance is not None:
             if self.criterion is None or self.framework is not None:
                 raise ValueError("a relevance effect names a criterion and no framework")
         elif self.framework is None:
             raise ValueError("this effect needs a framework")
-        if self.delta is not None and self.criterion is None:
-            raise ValueError("a delta needs a criterion")
+        if (self.delta is not None or self.level is not None) and self.criterion is None:
+            raise ValueError("a delta or level needs a criterion")
         if (self.exclude or self.caveat is not None) and self.criterion is not None:
             raise ValueError("exclusions and caveats take no criterion")
         return self
@@ -210,6 +222,8 @@ class Effect(_Data):
             return f"excludes {self.framework}"
         if self.caveat is not None:
             return f"warns about {self.framework}"
+        if self.level is not None:
+            return f"{self.framework} {self.criterion} at {self.level:g} for your needs"
         return f"{self.framework} {self.criterion} {self.delta:+g}"
 
 

@@ -83,12 +83,12 @@ def find_config(cwd: Path | None = None, environ: Mapping[str, str] | None = Non
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        import tomllib
+        import tomllib  # noqa: PLC0415 - only when a config file exists
     except ModuleNotFoundError:  # Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]  # noqa: PLC0415
         except ModuleNotFoundError:
-            raise ConfigError(f"{path}: reading it needs Python 3.11+ or the tomli package") from None
+            raise ConfigError(f"{path}: reading it needs Python 3.11+ or tomli") from None
     try:
         with path.open("rb") as handle:
             data: dict[str, Any] = tomllib.load(handle)
@@ -155,10 +155,13 @@ def parse_python_overrides(values: Sequence[str]) -> dict[str, str]:
         name, sep, path = value.partition("=")
         name = name.strip().lower()
         if not sep or not path.strip():
-            raise ConfigError(f"--python {value!r}: expected FRAMEWORK=PATH, e.g. mxnet=/opt/py/bin/python")
+            raise ConfigError(
+                f"--python {value!r}: expected FRAMEWORK=PATH, e.g. mxnet=/opt/py/bin/python"
+            )
         if name not in FRAMEWORKS:
             raise ConfigError(
-                f"--python {value!r}: unknown framework '{name}' (expected one of {', '.join(FRAMEWORKS)})"
+                f"--python {value!r}: unknown framework '{name}' "
+                f"(expected one of {', '.join(FRAMEWORKS)})"
             )
         overrides[name] = path.strip()
     return overrides
@@ -182,7 +185,8 @@ def resolve_interpreters(
         if name in cli:
             chosen[name] = Interpreter(str(_expand(cli[name], Path.cwd())), "set by --python")
         elif env.get(variable):
-            chosen[name] = Interpreter(str(_expand(env[variable], Path.cwd())), f"set by ${variable}")
+            path = str(_expand(env[variable], Path.cwd()))
+            chosen[name] = Interpreter(path, f"set by ${variable}")
         elif name in configured:
             chosen[name] = configured[name]
         else:

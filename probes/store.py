@@ -153,7 +153,7 @@ class Store:
 
         Newest wins whatever its status: if the last run of a probe failed, that is the news.
         """
-        where, args = ("WHERE machine_id = ?", (machine_id,)) if machine_id is not None else ("", ())
+        where, args = ("", ()) if machine_id is None else ("WHERE machine_id = ?", (machine_id,))
         sql = f"""
             SELECT id, record FROM (
                 SELECT id, record, framework, probe, params_key, ROW_NUMBER() OVER (
@@ -206,7 +206,7 @@ def read_records(path: Path) -> list[ProbeRecord]:
     return records
 
 
-def _explain(path: Path, doing: str, error: sqlite3.DatabaseError) -> str:
+def _explain(path: Path, doing: str, error: sqlite3.Error) -> str:
     message = str(error)
     if isinstance(error, sqlite3.OperationalError) and "locked" in message:
         return (f"{path}: the probe store stayed locked by another process for "
@@ -230,7 +230,7 @@ def open_store(path: Path, create: bool = True) -> Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise StoreError(f"{path}: cannot create the store's folder ({error.strerror})") from None
+            raise StoreError(f"{path}: cannot create its folder ({error.strerror})") from None
     elif path.is_dir():
         raise StoreError(f"{path}: is a folder; pass a file path with --store")
     try:

@@ -1,0 +1,510 @@
+"""Blend probe measurements from the user's machine into the runtime and memory scores.
+
+Pure: data in, data out (no files, clock or numpy), so the engine stays deterministic.
+
+Method
+------
+1. Figures. Records with status ok and a finite positive value are grouped by (probe, params);
+   a figure compares the frameworks that have it, so it needs at least two of them. Each
+   framework's *relative* figure is value / best (best / value when lower is better), in (0, 1].
+2. Weights say what the questionnaire's tasks stress. Every runtime family has a small base
+   weight; tasks add to it: conv for computer vision; matmul and LSTM for NLP, speech and time
+   series; matmul and MLP for tabular and recommender; matmul for generative; MLP training for
+   everything else. A latency-critical deployment weighs batch-1 inference heavily; research and
+   prototype stages weigh dispatch overhead and eager MLP steps; production weighs compiled MLP
+   steps; import time counts lightly. A family's weight is shared by its figures (running three
+   matrix sizes does not triple matmul's say).
+3. Measured score (0-5) = 5 x the weighted *geometric* mean of a framework's relative figures.
+   The geometric mean is the usual summary of performance ratios (SPEC; Fleming & Wallace 1986):
+   the ratio of two frameworks' scores then equals the weighted geometric mean of their pairwise
+   speed ratios, so adding or dropping a third framework never reorders the other two. Two times
+   slower everywhere gives 2.5. Memory works the same way on the peak-memory figures.
+4. Confidence c = 0.6 x spread x hardware x age x coverage, and calibrated = (1 - c) x prior +
+   c x measured. 0.6 caps it because small probes on this machine are evidence about kernels,
+   not about the user's whole model. Spread: 1 - 2 x weighted mean CV (floor 0.2; unknown CV
+   counts as 5 %). Hardware: 1 when the probed device (params "device": cpu / cuda) is all the
+   user declares, 0.7 when the user also declares other hardware, 0.3 when none of it (e.g.
+   probed on CPU, training on NVIDIA GPUs). Age (of the oldest figure used): 1 up to 30 days,
+   falling to 0.7 at 90 days, 0.4 beyond (stale). Coverage: the share of the figure weight the
+   framework has figures for (a failed conv probe leaves vision advice less certain).
+5. Caveats: hardware mismatch, stale data, noisy figures, frameworks without usable figures
+   (missing, failed, timeout: which and why), probes without a figure, and capability probes
+   (capability.* = 0) that contradict what the knowledge base says the framework can do.
+
+The returned scores hold only what was calibrated: runtime_performance and memory_efficiency
+for frameworks with figures; anything absent keeps its prior.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from advisor.criteria import Criterion
+from advisor.measurements import Measurements, ProbeRecord, ProbeStatus
+from advisor.questionnaire import Accelerator, Framework, Requirements, Stage, Task
+from advisor.recommendation import Calibration, FrameworkCalibration, ProbeFigure
+
+MAX_CONFIDENCE = 0.6
+ASSUMED_CV = 0.05
+NOISY_CV = 0.15
+FRESH_DAYS = 30.0
+STALE_DAYS = 90.0
+MISMATCH_FACTOR = 0.3
+PARTIAL_MATCH_FACTOR = 0.7
+FRAMEWORK_PROBE = "*"  # a record about a framework as a whole (see probes.runner)
+
+NAMES = {Framework.TENSORFLOW: "TensorFlow", Framework.PYTORCH: "PyTorch", Framework.MXNET: "MXNet"}
+DEVICE_ACCELERATOR = {"cpu": Accelerator.CPU, "cuda": Accelerator.NVIDIA_GPU}
+GPU_ACCELERATORS = frozenset(
+    {Accelerator.NVIDIA_GPU, Accelerator.AMD_GPU, Accelerator.APPLE_SILICON, Accelerator.INTEL_GPU}
+)
+CAPABILITIES = {
+    "distributed": "distributed training",
+    "compile": "graph compilation",
+    "gpu": "GPU support",
+    "mixed_precision": "mixed precision",
+    "onnx_export": "ONNX export",
+}
+
+# Families of runtime probes and their base weight (a family absent here is not runtime).
+BASE_WEIGHT = {
+    "matmul": 0.5,
+    "conv": 0.5,
+    "rnn": 0.5,
+    "mlp_train": 0.5,
+    "mlp_eager": 0.5,
+    "mlp_compiled": 0.5,
+    "inference_latency": 1.0,
+    "dispatch": 0.5,
+    "import_time": 0.25,
+    "other": 0.5,
+}
+_SEQUENCE = {"matmul": 2.0, "rnn": 2.0}
+_DENSE = {"matmul": 1.0, "mlp_train": 2.0}
+_GENERAL = {"mlp_train": 2.0}
+TASK_WEIGHT: dict[Task, dict[str, float]] = {
+    Task.COMPUTER_VISION: {"conv": 3.0},
+    Task.NLP: _SEQUENCE,
+    Task.SPEECH: _SEQUENCE,
+    Task.TIME_SERIES: _SEQUENCE,
+    Task.TABULAR: _DENSE,
+    Task.RECOMMENDER: _DENSE,
+    Task.GENERATIVE: {"matmul": 2.0, "mlp_train": 1.0},
+    Task.REINFORCEMENT_LEARNING: _GENERAL,
+    Task.GRAPH: _GENERAL,
+    Task.OTHER: _GENERAL,
+}
+LATENCY_CRITICAL_WEIGHT = {"inference_latency": 4.0}
+STAGE_WEIGHT: dict[Stage, dict[str, float]] = {
+    Stage.RESEARCH: {"dispatch": 1.5, "mlp_eager": 1.5},
+    Stage.PROTOTYPE: {"dispatch": 1.5, "mlp_eager": 1.5},
+    Stage.PRODUCTION: {"mlp_compiled": 2.0, "inference_latency": 1.0},
+}
+MEMORY_WEIGHT = 1.0
+
+
+def probe_family(probe: str, params: Mapping[str, Any]) -> str:
+    """Which family a probe belongs to: runtime families, "memory", "capability" or "other"."""
+    name = probe.lower()
+    mode = " ".join(str(v).lower() for k, v in params.items() if k in ("mode", "execution"))
+    if name.startswith("capability"):
+        return "capability"
+    if "memory" in name or name.endswith(("_rss", "_bytes")):
+        return "memory"
+    if "import" in name:
+        return "import_time"
+    if "dispatch" in name or "overhead" in name:
+        return "dispatch"
+    if "latency" in name or "inference" in name:
+        return "inference_latency"
+    if "conv" in name or "cnn" in name:
+        return "conv"
+    if any(part in name for part in ("lstm", "rnn", "gru")):
+        return "rnn"
+    if "matmul" in name or "gemm" in name:
+        return "matmul"
+    if "mlp" in name:
+        text = f"{name} {mode}"
+        if any(word in text for word in ("compile", "graph", "jit", "hybrid", "function")):
+            return "mlp_compiled"
+        if "eager" in text:
+            return "mlp_eager"
+        return "mlp_train"
+    return "other"
+
+
+def family_weights(requirements: Requirements) -> dict[str, float]:
+    """How much each probe family counts for this questionnaire (see the module docstring)."""
+    weights = dict(BASE_WEIGHT)
+    extras: list[Mapping[str, float]] = [TASK_WEIGHT[task] for task in requirements.project.tasks]
+    if requirements.deployment.latency_critical:
+        extras.append(LATENCY_CRITICAL_WEIGHT)
+    extras.append(STAGE_WEIGHT.get(requirements.project.stage, {}))
+    for extra in extras:
+        for family, weight in extra.items():
+            weights[family] += weight
+    return weights
+
+
+@dataclass(frozen=True)
+class _Figure:
+    probe: str
+    params: dict[str, Any]
+    family: str
+    unit: str
+    weight: float
+    values: dict[Framework, ProbeRecord]
+    relative: dict[Framework, float]
+
+
+def _as_framework(name: str) -> Framework | None:
+    try:
+        return Framework(name)
+    except ValueError:
+        return None
+
+
+def _key(params: Mapping[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _usable(record: ProbeRecord) -> bool:
+    return (
+        record.status is ProbeStatus.OK
+        and record.value is not None
+        and math.isfinite(record.value)
+        and record.value > 0
+    )
+
+
+def _figures(
+    records: Iterable[ProbeRecord], frameworks: Sequence[Framework], weights: Mapping[str, float]
+) -> list[_Figure]:
+    groups: dict[tuple[str, str], dict[Framework, ProbeRecord]] = {}
+    for record in records:
+        fw = _as_framework(record.framework)
+        if fw is None or fw not in frameworks or not _usable(record):
+            continue
+        family = probe_family(record.probe, record.params)
+        if family == "capability":
+            continue
+        group = groups.setdefault((record.probe, _key(record.params)), {})
+        if fw not in group or record.measured_at > group[fw].measured_at:
+            group[fw] = record
+    comparable = {key: group for key, group in groups.items() if len(group) >= 2}
+    per_family: dict[str, int] = {}
+    for (probe, _), group in comparable.items():
+        family = probe_family(probe, next(iter(group.values())).params)
+        per_family[family] = per_family.get(family, 0) + 1
+
+    figures = []
+    for (probe, _), group in sorted(comparable.items()):
+        first = group[min(group, key=lambda fw: fw.value)]
+        family = probe_family(probe, first.params)
+        family_weight = MEMORY_WEIGHT if family == "memory" else weights.get(family, 0.0)
+        values = {fw: rec.value for fw, rec in group.items() if rec.value is not None}
+        if first.higher_is_better:
+            best = max(values.values())
+            relative = {fw: value / best for fw, value in values.items()}
+        else:
+            best = min(values.values())
+            relative = {fw: best / value for fw, value in values.items()}
+        figures.append(_Figure(
+            probe=probe,
+            params=dict(first.params),
+            family=family,
+            unit=first.unit,
+            weight=family_weight / per_family[family],
+            values=group,
+            relative=relative,
+        ))
+    return figures
+
+
+def _geometric_score(pairs: Sequence[tuple[float, float]]) -> float | None:
+    """5 x the weighted geometric mean of (relative, weight) pairs; None without weight."""
+    total = sum(weight for _, weight in pairs)
+    if total <= 0:
+        return None
+    return 5.0 * math.exp(sum(weight * math.log(rel) for rel, weight in pairs) / total)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+
+def _hardware_factor(
+    devices: set[str], requirements: Requirements
+) -> tuple[float, str | None]:
+    declared = set(requirements.hardware.accelerators)
+    probed = {DEVICE_ACCELERATOR.get(device) for device in devices} - {None}
+    matched = probed & declared
+    shown_devices = ", ".join(sorted(d.upper() for d in devices))
+    shown_declared = ", ".join(a.value for a in requirements.hardware.accelerators)
+    if not matched:
+        return MISMATCH_FACTOR, (
+            f"Probes ran on {shown_devices}, but you declare {shown_declared}: measured runtime "
+            f"and memory say little about that hardware, so they count for little "
+            f"(confidence x{MISMATCH_FACTOR}). Run `advisor probe --device cuda` on a machine "
+            "like yours to calibrate for it."
+        )
+    if declared - matched:
+        others = ", ".join(a.value for a in requirements.hardware.accelerators if a not in matched)
+        return PARTIAL_MATCH_FACTOR, (
+            f"Probes ran on {shown_devices} only; figures for {others} are not measured "
+            f"(confidence x{PARTIAL_MATCH_FACTOR})."
+        )
+    return 1.0, None
+
+
+def _age_factor(age_days: float) -> float:
+    if age_days <= FRESH_DAYS:
+        return 1.0
+    if age_days <= STALE_DAYS:
+        return 1.0 - 0.3 * (age_days - FRESH_DAYS) / (STALE_DAYS - FRESH_DAYS)
+    return 0.4
+
+
+def _no_figure_summary(records: Sequence[ProbeRecord]) -> str:
+    """'missing (interpreter not found: ...)' or 'failed 2, timeout 1 (conv: ...)'."""
+    whole = [r for r in records if r.probe == FRAMEWORK_PROBE]
+    if whole:
+        newest = max(whole, key=lambda r: (_utc(r.measured_at), r.status.value))
+        return f"{newest.status.value} ({newest.error or 'no reason given'})"
+    counts: dict[str, int] = {}
+    for record in records:
+        counts[record.status.value] = counts.get(record.status.value, 0) + 1
+    listed = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
+    first = next((r for r in records if r.error), None)
+    return f"{listed} ({first.probe}: {first.error})" if first else listed
+
+
+def _capability_caveats(
+    fw: Framework, records: Sequence[ProbeRecord], requirements: Requirements, here: str | None
+) -> list[str]:
+    caveats = []
+    declares_gpu = bool(set(requirements.hardware.accelerators) & GPU_ACCELERATORS)
+    for record in sorted(records, key=lambda r: (r.probe, _key(r.params))):
+        if probe_family(record.probe, record.params) != "capability" or not _usable_flag(record):
+            continue
+        capability = record.probe.split(".", 1)[-1]
+        if capability not in CAPABILITIES or (record.value or 0.0) >= 0.5:
+            continue
+        if capability == "gpu" and not (
+            declares_gpu and (here is None or not record.machine_id or record.machine_id == here)
+        ):
+            continue
+        version = record.versions.get(fw.value) or next(iter(record.versions.values()), "")
+        installed = f"{NAMES[fw]} {version}".strip()
+        caveats.append(
+            f"{installed} as installed here lacks {CAPABILITIES[capability]} (probe "
+            f"{record.probe} = 0), though the knowledge base counts {NAMES[fw]} as supporting it"
+            + (f": {record.error}" if record.error else "")
+            + "."
+        )
+    return caveats
+
+
+def _usable_flag(record: ProbeRecord) -> bool:
+    return record.status is ProbeStatus.OK and record.value is not None
+
+
+def _machine_label(record: ProbeRecord) -> str | None:
+    for key in ("cpu_model", "cpu", "processor"):
+        value = record.machine.get(key)
+        if isinstance(value, str) and value:
+            return f"{value} ({record.machine_id})" if record.machine_id else value
+    return record.machine_id or None
+
+
+def _current(records: Sequence[ProbeRecord]) -> list[ProbeRecord]:
+    """Drop framework-level failures that a later successful run of the framework superseded."""
+    newest_ok: dict[str, datetime] = {}
+    for record in records:
+        if record.status is ProbeStatus.OK:
+            moment = _utc(record.measured_at)
+            newest_ok[record.framework] = max(moment, newest_ok.get(record.framework, moment))
+    return [
+        r for r in records
+        if not (r.probe == FRAMEWORK_PROBE and r.framework in newest_ok
+                and _utc(r.measured_at) < newest_ok[r.framework])
+    ]
+
+
+def _status_caveats(fw: Framework, own: Sequence[ProbeRecord]) -> list[str]:
+    """Say which of a framework's probes gave no figure, and why."""
+    name = NAMES[fw]
+    if not own:
+        return [f"{name} probes: none stored for this machine (run `advisor probe`)."]
+    if not any(_usable(r) for r in own):
+        return [f"{name} probes: no usable figures: {_no_figure_summary(own)}."]
+    lost = sorted(
+        {
+            f"{r.probe} ({r.status.value})"
+            for r in own
+            if r.status in (ProbeStatus.FAILED, ProbeStatus.TIMEOUT, ProbeStatus.MISSING)
+        }
+    )
+    return [f"{name} probes without a figure: {', '.join(lost)}."] if lost else []
+
+
+def _cv(record: ProbeRecord) -> float:
+    return record.spread.cv if record.spread.cv is not None else ASSUMED_CV
+
+
+def _blend(
+    fw: Framework,
+    mine: Sequence[_Figure],
+    *,
+    prior: Mapping[Criterion, float],
+    as_of: datetime,
+    hardware_factor: float,
+    total_weight: float,
+) -> tuple[FrameworkCalibration, list[str]]:
+    """One framework's measured scores, confidence and blend (method step 3 and 4)."""
+    name = NAMES[fw]
+    notes = []
+    weight_mine = sum(f.weight for f in mine)
+    cv = sum(f.weight * _cv(f.values[fw]) for f in mine) / weight_mine
+    oldest = min(_utc(f.values[fw].measured_at) for f in mine)
+    age_days = max(0.0, (as_of - oldest).total_seconds() / 86400.0)
+    confidence = (
+        MAX_CONFIDENCE
+        * max(0.2, 1.0 - 2.0 * cv)
+        * hardware_factor
+        * _age_factor(age_days)
+        * (weight_mine / total_weight)
+    )
+    confidence = round(min(1.0, max(0.0, confidence)), 4)
+    if age_days > STALE_DAYS:
+        notes.append(
+            f"{name} probe figures are stale: {age_days:.0f} days old (measured "
+            f"{oldest.date().isoformat()}); re-run `advisor probe` (confidence lowered)."
+        )
+    if cv > NOISY_CV:
+        notes.append(
+            f"{name} probe timings varied a lot (weighted CV {cv:.0%}); the machine was "
+            "probably busy, so they count for less."
+        )
+    measured = {
+        Criterion.RUNTIME_PERFORMANCE: _geometric_score(
+            [(f.relative[fw], f.weight) for f in mine if f.family != "memory"]
+        ),
+        Criterion.MEMORY_EFFICIENCY: _geometric_score(
+            [(f.relative[fw], f.weight) for f in mine if f.family == "memory"]
+        ),
+    }
+    calibrated = {
+        criterion: round((1 - confidence) * prior[criterion] + confidence * value, 4)
+        for criterion, value in measured.items()
+        if value is not None and criterion in prior
+    }
+    figures = [
+        ProbeFigure(
+            probe=f.probe,
+            params=f.params,
+            value=float(f.values[fw].value or 0.0),
+            unit=f.unit,
+            relative=round(f.relative[fw], 4),
+            weight=round(f.weight, 4),
+            cv=f.values[fw].spread.cv,
+        )
+        for f in mine
+    ]
+    account = FrameworkCalibration(
+        framework=fw,
+        prior=dict(prior),
+        calibrated=calibrated,
+        confidence=confidence,
+        figures=figures,
+        machine=_machine_label(mine[0].values[fw]),
+        measured_at=oldest.isoformat(),
+        age_days=round(age_days, 2),
+    )
+    return account, notes
+
+
+def calibrate(
+    requirements: Requirements,
+    measurements: Measurements | None,
+    priors: Mapping[Framework, Mapping[Criterion, float]],
+    frameworks: Sequence[Framework],
+) -> tuple[dict[Framework, dict[Criterion, float]], Calibration]:
+    """Calibrated runtime/memory base scores per framework, and the account of how."""
+    if measurements is None or not measurements.records:
+        return {}, Calibration(
+            used=False, reason="no probe measurements for this machine (run `advisor probe`)"
+        )
+    frameworks = list(dict.fromkeys(frameworks))
+    records = _current(
+        [r for r in measurements.records if _as_framework(r.framework) in frameworks]
+    )
+    by_fw: dict[Framework, list[ProbeRecord]] = {fw: [] for fw in frameworks}
+    for record in records:
+        fw = _as_framework(record.framework)
+        if fw is not None:
+            by_fw[fw].append(record)
+
+    as_of = _utc(measurements.as_of)
+    here = measurements.machine.get("machine_id")
+    here = here if isinstance(here, str) and here else None
+    weights = family_weights(requirements)
+    figures = _figures(records, frameworks, weights)
+    total_weight = sum(f.weight for f in figures)
+    caveats: list[str] = []
+
+    hardware_factor, hardware_caveat = _hardware_factor(
+        {str(f.values[fw].params.get("device", "cpu")) for f in figures for fw in f.values}
+        or {"cpu"},
+        requirements,
+    )
+    if figures and hardware_caveat:
+        caveats.append(hardware_caveat)
+
+    scores: dict[Framework, dict[Criterion, float]] = {}
+    accounts: list[FrameworkCalibration] = []
+    for fw in frameworks:
+        caveats.extend(_status_caveats(fw, by_fw[fw]))
+        caveats.extend(_capability_caveats(fw, by_fw[fw], requirements, here))
+        prior = {
+            c: float(priors[fw][c])
+            for c in (Criterion.RUNTIME_PERFORMANCE, Criterion.MEMORY_EFFICIENCY)
+            if fw in priors and c in priors[fw]
+        }
+        mine = [f for f in figures if fw in f.relative]
+        if not mine:
+            accounts.append(
+                FrameworkCalibration(framework=fw, prior=prior, calibrated={}, confidence=0.0)
+            )
+            continue
+        account, notes = _blend(
+            fw, mine, prior=prior, as_of=as_of, hardware_factor=hardware_factor,
+            total_weight=total_weight,
+        )
+        caveats.extend(notes)
+        accounts.append(account)
+        if account.calibrated:
+            scores[fw] = dict(account.calibrated)
+
+    if not scores:
+        having = [NAMES[fw] for fw in frameworks if any(_usable(r) for r in by_fw[fw])]
+        if not having:
+            reason = "no usable probe figures (every stored probe failed, timed out or is missing)"
+        elif len(having) == 1:
+            reason = f"only {having[0]} has usable probe figures; nothing to compare it with"
+        else:
+            reason = "no probe figure was measured in two or more of the frameworks ranked"
+        return {}, Calibration(used=False, reason=reason, frameworks=accounts, caveats=caveats)
+    calibrated_names = ", ".join(NAMES[fw] for fw in frameworks if fw in scores)
+    return scores, Calibration(
+        used=True,
+        reason=f"runtime and memory blended with {len(figures)} probe figures from this machine "
+        f"({calibrated_names})",
+        frameworks=accounts,
+        caveats=caveats,
+    )

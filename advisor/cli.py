@@ -1,0 +1,246 @@
+"""`python -m advisor`: recommend, explain, claims, schema, probe, whatif, ui.
+
+A thin shell: it reads answers (file, stdin or flags), loads stored measurements unless told not
+to, calls the pure engine and prints one of the formats. Bad input is one line on stderr and exit
+code 2; it never imports a deep-learning framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from advisor.answers import AnswersError, merge, read_answers, validate_answers
+from advisor.knowledge import KnowledgeError
+from advisor.questionnaire import (
+    Accelerator,
+    Codebase,
+    Framework,
+    Language,
+    ModelSize,
+    OperatingSystem,
+    Priorities,
+    Requirements,
+    Scale,
+    Stage,
+    Target,
+    Task,
+)
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A user-facing problem: printed as one line, exit code 2."""
+
+
+def _choices(enum_type: Any) -> str:
+    return ", ".join(m.value for m in enum_type)
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _add_answer_flags(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("answers", "a questionnaire file, and/or flags for common answers (flags win)")
+    source.add_argument("--answers", "-a", metavar="FILE", help="questionnaire as TOML or JSON; '-' reads stdin")
+    flags = [
+        ("--task", "project.tasks", Task, True),
+        ("--stage", "project.stage", Stage, False),
+        ("--model-size", "project.model_size", ModelSize, False),
+        ("--deploy", "deployment.targets", Target, True),
+        ("--accelerator", "hardware.accelerators", Accelerator, True),
+        ("--scale", "hardware.scale", Scale, False),
+        ("--os", "hardware.os", OperatingSystem, True),
+        ("--language", "team.languages", Language, True),
+        ("--codebase", "team.existing_codebase", Codebase, False),
+        ("--exclude", "constraints.exclude", Framework, True),
+    ]
+    for flag, path, enum_type, many in flags:
+        source.add_argument(
+            flag,
+            dest=path,
+            action="append" if many else "store",
+            type=_csv if many else str,
+            metavar="V[,V]" if many else "V",
+            help=f"{path} ({_choices(enum_type)})",
+        )
+    source.add_argument("--pretrained", dest="project.pretrained_models", action="store_true", default=None,
+                        help="project.pretrained_models = true")
+    source.add_argument("--latency-critical", dest="deployment.latency_critical", action="store_true",
+                        default=None, help="deployment.latency_critical = true")
+    source.add_argument("--require-maintained", dest="constraints.require_maintained", action="store_true",
+                        default=None, help="constraints.require_maintained = true")
+    source.add_argument("--priority", "-p", action="append", default=[], metavar="NAME=N",
+                        help=f"priorities.NAME = N (0-5); NAME one of {', '.join(Priorities.model_fields)}")
+
+
+def requirements_from_args(args: argparse.Namespace) -> Requirements:
+    """Combine the answers file (if any) with the flags into validated requirements."""
+    data: dict[str, Any] = read_answers(args.answers) if args.answers else {}
+    origin = args.answers or "flags"
+    overrides: dict[str, Any] = {}
+    for key, value in vars(args).items():
+        if "." not in key or value is None:
+            continue
+        if isinstance(value, list):
+            value = [item for chunk in value for item in chunk]
+        overrides[key] = value
+    for item in args.priority:
+        name, sep, number = item.partition("=")
+        if not sep or name not in Priorities.model_fields:
+            raise CliError(
+                f"--priority {item!r}: expected NAME=N with NAME one of {', '.join(Priorities.model_fields)}"
+            )
+        try:
+            overrides[f"priorities.{name}"] = int(number)
+        except ValueError:
+            raise CliError(f"--priority {item!r}: N must be an integer from 0 to 5") from None
+    if not args.answers and "project.tasks" not in overrides:
+        raise CliError("give --answers FILE (or '-') or at least --task (e.g. --task nlp)")
+    if overrides and args.answers:
+        origin = f"{args.answers} + flags"
+    return validate_answers(merge(data, overrides), origin)
+
+
+def _load_measurements(args: argparse.Namespace) -> Any:
+    """The latest stored probe results for this machine, unless --no-calibrate."""
+    if getattr(args, "no_calibrate", False):
+        return None
+    from advisor.probe_cli import load_measurements  # noqa: PLC0415 - keeps `recommend` light
+
+    store = Path(args.store) if getattr(args, "store", None) else None
+    return load_measurements(store, datetime.now(timezone.utc))
+
+
+def _report(args: argparse.Namespace) -> Any:
+    from advisor.engine import recommend  # noqa: PLC0415
+    from advisor.formats import Report  # noqa: PLC0415
+
+    requirements = requirements_from_args(args)
+    recommendation = recommend(requirements, _load_measurements(args))
+    extras: dict[str, Any] = {}
+    if getattr(args, "robustness", False):
+        from advisor.robustness import analyse_robustness  # noqa: PLC0415
+
+        extras["robustness"] = analyse_robustness(recommendation)
+    if getattr(args, "next_steps", False):
+        from advisor.next_steps import next_steps  # noqa: PLC0415
+
+        extras["next_steps"] = next_steps(recommendation)
+    if getattr(args, "what_if", False):
+        from advisor.whatif import smallest_flips  # noqa: PLC0415
+
+        extras["what_if"] = smallest_flips(requirements)
+    return Report(recommendation, extras)
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from advisor.formats import render  # noqa: PLC0415
+
+    sys.stdout.write(render(_report(args), args.format))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from advisor.explain import explain  # noqa: PLC0415
+
+    report = _report(args)
+    sys.stdout.write(explain(report.recommendation, Framework(args.framework), args.format))
+    return 0
+
+
+def cmd_claims(args: argparse.Namespace) -> int:
+    from advisor.claims_view import list_claims  # noqa: PLC0415
+
+    sys.stdout.write(list_claims(args.verdict, args.framework, args.kind, args.seed, args.format))
+    return 0
+
+
+def cmd_schema(_args: argparse.Namespace) -> int:
+    sys.stdout.write(json.dumps(Requirements.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+def _add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    parser.add_argument("--format", "-f", choices=formats, default="text", help="output format (default text)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="advisor",
+        description="Which deep-learning framework fits your project, with cited evidence and "
+        "measurements from your own machine.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    rec = sub.add_parser("recommend", help="rank the frameworks for a questionnaire",
+                         description="Rank TensorFlow, PyTorch and MXNet for your answers.")
+    _add_answer_flags(rec)
+    _add_output_flags(rec, ("text", "json", "markdown"))
+    rec.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
+    rec.add_argument("--store", metavar="PATH", help="probe store to calibrate from (default: user cache)")
+    rec.add_argument("--robustness", action="store_true", help="also sample nearby weightings (rank acceptability)")
+    rec.add_argument("--what-if", action="store_true", help="also search the smallest change that flips the winner")
+    rec.add_argument("--next-steps", action="store_true", help="also list next steps for the pick")
+    rec.set_defaults(handler=cmd_recommend)
+
+    exp = sub.add_parser("explain", help="the full evidence trail for one framework",
+                         description="Show every prior, rule, claim and source behind a framework's score.")
+    exp.add_argument("framework", choices=[f.value for f in Framework])
+    _add_answer_flags(exp)
+    _add_output_flags(exp, ("text", "markdown"))
+    exp.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
+    exp.add_argument("--store", metavar="PATH", help="probe store to calibrate from")
+    exp.set_defaults(handler=cmd_explain)
+
+    cl = sub.add_parser("claims", help="list the knowledge base's claims with verdicts and sources",
+                        description="List claims from the seed articles and current facts, with verdicts.")
+    cl.add_argument("--verdict", choices=["holds", "outdated", "wrong"], help="only this verdict")
+    cl.add_argument("--framework", choices=[f.value for f in Framework], help="only claims about this framework")
+    cl.add_argument("--kind", choices=["concept", "pro", "con", "application", "faq", "fact"], help="only this kind")
+    cl.add_argument("--seed", help="only claims from this seed article (e.g. 000)")
+    _add_output_flags(cl, ("text", "json", "markdown"))
+    cl.set_defaults(handler=cmd_claims)
+
+    sch = sub.add_parser("schema", help="print the questionnaire's JSON Schema",
+                         description="Print the JSON Schema of the questionnaire (schema v1).")
+    sch.set_defaults(handler=cmd_schema)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub: Any) -> None:
+    """Commands whose modules live beside the core (probes, what-if, UI)."""
+    import importlib  # noqa: PLC0415
+
+    for module, function in (
+        ("advisor.probe_cli", "add_probe_parser"),
+        ("advisor.whatif_cli", "add_whatif_parser"),
+        ("advisor.ui_launch", "add_ui_parser"),
+    ):
+        try:
+            getattr(importlib.import_module(module), function)(sub)
+        except ModuleNotFoundError:  # TEMP while those modules are being written
+            pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (AnswersError, CliError, KnowledgeError) as error:
+        print(f"advisor: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,64 @@
+"""The full evidence trail behind one framework's score, for `advisor explain`."""
+
+from __future__ import annotations
+
+from advisor.criteria import LABELS
+from advisor.knowledge_files import default_knowledge
+from advisor.questionnaire import Framework
+from advisor.recommendation import ClaimEvidence, Recommendation
+
+
+def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:
+    sources = [f"[{r.label}]({r.url})" if markdown and r.url else (r.url or r.label) for r in claim.references]
+    if claim.source is not None:
+        sources.insert(0, claim.source.label)
+    verdict = "" if claim.verdict.value == "holds" else f" [{claim.verdict.value.upper()}: {claim.correction}]"
+    return f"{claim.text}{verdict} — {'; '.join(sources)}"
+
+
+def explain(rec: Recommendation, framework: Framework, fmt: str = "text") -> str:
+    """Every prior, adjustment, claim and caveat behind a framework's standing."""
+    markdown = fmt == "markdown"
+    bullet = "- " if markdown else "  "
+    sub = "  - " if markdown else "      "
+    kb = default_knowledge()
+    out: list[str] = []
+    excluded = next((e for e in rec.excluded if e.framework is framework), None)
+    if excluded is not None:
+        out.append(f"{'# ' if markdown else ''}{excluded.name} is excluded")
+        out.extend(f"{bullet}{reason}" for reason in excluded.reasons)
+        return "\n".join(out) + "\n"
+    entry = next(e for e in rec.ranking if e.framework is framework)
+    head = f"{entry.name} {entry.version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
+    out.append(f"# {head}" if markdown else head)
+    out.append("")
+    rules = {ev.rule: ev for ev in entry.evidence}
+    for c in entry.criteria:
+        title = (f"{LABELS[c.criterion]}: {c.score:.2f}/5 x weight {c.weight:.2f} = "
+                 f"{c.contribution:.1f} points")
+        out.append(f"## {title}" if markdown else title)
+        base = f"prior {c.prior:.2f}"
+        if c.calibrated is not None:
+            base += f", calibrated by measurements to {c.calibrated:.2f}"
+        out.append(f"{bullet}{base}")
+        for claim_id in c.prior_claims:
+            claim = kb.claims[claim_id]
+            from advisor.engine import claim_evidence  # noqa: PLC0415
+
+            out.append(f"{sub}{_claim_line(claim_evidence(claim, kb), markdown)}")
+        for adj in c.adjustments:
+            ev = rules.get(adj.rule)
+            out.append(f"{bullet}{adj.delta:+.2f} by rule {adj.rule}: {ev.rationale if ev else ''}")
+            for claim in ev.claims if ev else []:
+                out.append(f"{sub}{_claim_line(claim, markdown)}")
+        out.append("")
+    if entry.caveats:
+        out.append("## Caveats" if markdown else "Caveats:")
+        out.extend(f"{bullet}{c.message}" for c in entry.caveats)
+        out.append("")
+    other = [ev for ev in entry.evidence if not ev.effects or all("warns" in e for e in ev.effects)]
+    if other:
+        out.append("## Warnings from rules" if markdown else "Rules that only warn:")
+        for ev in other:
+            out.append(f"{bullet}{ev.rule}: {ev.rationale}")
+    return "\n".join(out) + "\n"

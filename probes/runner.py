@@ -1,0 +1,588 @@
+"""Run the probe workers, one framework after another, and turn what they say into records.
+
+The worker (`probes.worker`) runs inside the framework's own interpreter and only measures; this
+side owns scheduling, timeouts and faults, so that nothing a worker does can hang or crash the
+advisor. Every worker is a fresh process in its own process group, started with the same thread
+settings; frameworks never run at the same time, as they would disturb each other's timings.
+
+Faults and what they become (each a ProbeRecord, handed to `on_record` the moment it is known):
+- no result within the timeout after a probe's "start": that probe is "timeout", the worker's
+  whole process group is killed, and a fresh worker runs the probes still to do;
+- a line on stdout that is not protocol JSON: the current probe (or, between probes, the
+  framework's run) is "failed" with "protocol error: <line>";
+- the worker exits non-zero: its current probe is "failed" with the stderr tail (SIGKILL is
+  reported as a likely out-of-memory kill), probes never started are "failed" too;
+- an interpreter that does not exist, or a framework that does not import (hello with "error",
+  exit code 3): one "missing" record for the framework, and the other frameworks go on.
+
+Records about a framework as a whole (missing, a worker that never said hello) use the probe
+name `FRAMEWORK_PROBE` ("*").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import math
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from advisor.measurements import ProbeRecord, ProbeStatus, Spread
+from probes.config import DEFAULT_TIMEOUT_S, Interpreter, default_threads
+
+PROTOCOL = 1
+WORKER_MODULE = "probes.worker"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+FRAMEWORK_PROBE = "*"
+MISSING_EXIT_CODE = 3
+STDERR_TAIL_CHARS = 600
+DONE_GRACE_S = 10.0
+PROTOCOL_EXCERPT_CHARS = 200
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MXNET_CPU_WORKER_NTHREADS",
+    "TF_NUM_INTRAOP_THREADS",
+)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to probe; the same for every framework of a run."""
+
+    suite: str = "quick"
+    device: str = "cpu"
+    threads: int = field(default_factory=default_threads)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    startup_timeout_s: float = 300.0
+    """Time allowed until the worker's hello (framework import; cold disks make it slow)."""
+    seed: int = 0
+    probes: tuple[str, ...] = ()
+    """Only these probes; empty runs the whole suite."""
+    worker_module: str = WORKER_MODULE
+    """The module run with `python -m`; tests point it at fake workers."""
+    root: Path = PACKAGE_ROOT
+    """Working directory and PYTHONPATH of the worker: the folder holding `probes`."""
+
+
+@dataclass(frozen=True)
+class FrameworkStarted:
+    framework: str
+    interpreter: Interpreter
+    expected: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class WorkerReady:
+    framework: str
+    versions: Mapping[str, str]
+    import_seconds: float | None
+
+
+@dataclass(frozen=True)
+class ProbeStarted:
+    framework: str
+    probe: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordMade:
+    record: ProbeRecord
+
+
+Event = FrameworkStarted | WorkerReady | ProbeStarted | RecordMade
+
+
+class ProtocolError(ValueError):
+    pass
+
+
+def parse_message(line: str) -> dict[str, Any]:
+    """One stdout line as a protocol message, or ProtocolError."""
+    try:
+        message = json.loads(line)
+    except json.JSONDecodeError:
+        raise ProtocolError("not JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("not a JSON object")
+    version = message.get("protocol", PROTOCOL)
+    if version != PROTOCOL:
+        raise ProtocolError(f"worker speaks protocol {version}, this runner {PROTOCOL}")
+    kind = message.get("type")
+    if kind not in ("hello", "start", "result", "done"):
+        raise ProtocolError(f"unknown message type {kind!r}")
+    if kind in ("start", "result") and not isinstance(message.get("probe"), str):
+        raise ProtocolError(f"{kind} without a probe name")
+    if kind == "result" and message.get("status") not in ("ok", "failed", "skipped"):
+        raise ProtocolError(f"result with status {message.get('status')!r}")
+    return message
+
+
+def expected_probes(suite: str, framework: str) -> tuple[str, ...] | None:
+    """The probe names a suite runs, from `probes.catalogue` if it is there (else None)."""
+    try:
+        catalogue = importlib.import_module("probes.catalogue")
+    except ImportError:
+        return None
+    for name in ("suite_probes", "probes_for"):
+        function = getattr(catalogue, name, None)
+        if callable(function):
+            try:
+                names = function(suite)
+            except (KeyError, ValueError, TypeError):
+                return None
+            return tuple(dict.fromkeys(str(n) for n in names))
+    return None
+
+
+def host_fingerprint() -> tuple[dict[str, Any], str]:
+    """This machine's fingerprint and id, as `probes.fingerprint` computes them."""
+    from probes.fingerprint import machine_fingerprint, machine_id  # noqa: PLC0415 - costs a probe
+
+    fingerprint = machine_fingerprint()
+    return dict(fingerprint), str(machine_id(fingerprint))
+
+
+def worker_environment(threads: int, root: Path, base: Mapping[str, str]) -> dict[str, str]:
+    """The worker's environment: the same thread counts for every framework, quiet logs."""
+    env = dict(base)
+    for name in THREAD_VARIABLES:
+        env[name] = str(threads)
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONIOENCODING"] = "utf-8"
+    existing = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(root) + (os.pathsep + existing if existing else "")
+    return env
+
+
+def describe_exit(code: int) -> str:
+    """A worker's exit status in words; a SIGKILL we did not send is most likely the OOM killer."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        if -code == getattr(signal, "SIGKILL", 9):
+            return f"worker killed by {name} (exit {code}): most likely out of memory"
+        return f"worker killed by {name} (exit {code})"
+    return f"worker exited with code {code}"
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
+        if os.name == "posix":
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+
+
+class _Worker:
+    """One worker process with its stdout lines in a queue and its stderr tail kept."""
+
+    def __init__(self, command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+        self.process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            bufsize=1,
+            start_new_session=os.name == "posix",
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self._stderr: deque[str] = deque(maxlen=200)
+        self._threads = [
+            threading.Thread(target=self._pump_stdout, daemon=True),
+            threading.Thread(target=self._pump_stderr, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump_stdout(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\r\n"))
+        self.lines.put(None)
+
+    def _pump_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line.rstrip("\r\n"))
+
+    def stderr_tail(self) -> str:
+        for thread in self._threads[1:]:
+            thread.join(timeout=2)
+        text = "\n".join(line for line in self._stderr if line.strip()).strip()
+        return text[-STDERR_TAIL_CHARS:]
+
+    def finish(self, grace_s: float = 10.0) -> int:
+        """Wait briefly for the exit status after stdout closed; kill if the worker lingers."""
+        try:
+            return self.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.process)
+            return self.process.wait()
+
+    def kill(self) -> None:
+        _kill_group(self.process)
+        for thread in self._threads:
+            thread.join(timeout=2)
+
+
+Outcome = Literal["finished", "restart"]
+
+
+class _FrameworkRun:
+    """Probing one framework: possibly several worker processes after timeouts."""
+
+    def __init__(
+        self,
+        *,
+        framework: str,
+        interpreter: Interpreter,
+        options: RunOptions,
+        run_id: str,
+        host: tuple[dict[str, Any], str],
+        emit: Callable[[ProbeRecord], None],
+        on_event: Callable[[Event], None],
+        environ: Mapping[str, str],
+    ) -> None:
+        self.framework = framework
+        self.interpreter = interpreter
+        self.options = options
+        self.run_id = run_id
+        self.machine, self.machine_id = host
+        self._emit = emit
+        self._on_event = on_event
+        self._environ = environ
+        self.expected: tuple[str, ...] | None = options.probes or expected_probes(
+            options.suite, framework
+        )
+        self.hello: dict[str, Any] | None = None
+        self.finished_names: set[str] = set()
+        self.recorded_keys: set[tuple[str, str]] = set()
+        self.run_problems: list[str] = []
+        self.run_status = ProbeStatus.FAILED
+        self.current: tuple[str, dict[str, Any]] | None = None
+        self.current_failed = False
+        self.progress = False
+        self.done = False
+        self.worker: _Worker | None = None
+
+    # -- records ---------------------------------------------------------------------------
+    def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        merged = dict(params or {})
+        device = self.hello.get("device") if self.hello else None
+        merged.setdefault("device", device or self.options.device)
+        merged.setdefault("threads", self.options.threads)
+        return merged
+
+    def _record(self, probe: str, status: ProbeStatus, **fields: Any) -> None:
+        params = self._params(fields.pop("params", None))
+        key = (probe, json.dumps(params, sort_keys=True, default=str))
+        if key in self.recorded_keys:
+            return
+        self.recorded_keys.add(key)
+        hello = self.hello or {}
+        versions = {
+            str(k): str(v) for k, v in (hello.get("versions") or {}).items() if v is not None
+        }
+        machine = dict(self.machine)
+        if isinstance(hello.get("fingerprint"), dict):
+            machine = {**hello["fingerprint"], **machine}
+        machine.setdefault("machine_id", self.machine_id)
+        record = ProbeRecord(
+            framework=self.framework,
+            probe=probe,
+            status=status,
+            params=params,
+            versions=versions,
+            machine=machine,
+            machine_id=self.machine_id,
+            measured_at=datetime.now(timezone.utc),
+            run_id=self.run_id,
+            **fields,
+        )
+        if probe != FRAMEWORK_PROBE:
+            self.finished_names.add(probe)
+        self.progress = True
+        self._emit(record)
+
+    def _result(self, message: Mapping[str, Any]) -> None:
+        probe = str(message["probe"])
+        if self.current and self.current[0] == probe:
+            start_params = self.current[1]
+            already_failed = self.current_failed
+            self.current, self.current_failed = None, False
+            if already_failed:
+                return  # recorded as a protocol error while it ran
+        else:
+            start_params = {}
+        status = ProbeStatus(message["status"])
+        value = message.get("value")
+        error = message.get("error")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and not (numeric and math.isfinite(value)):
+            status, error, value = ProbeStatus.FAILED, f"protocol error: bad value {value!r}", None
+        if status is ProbeStatus.OK and value is None:
+            status, error = ProbeStatus.FAILED, "protocol error: ok result without a value"
+        try:
+            spread = Spread.model_validate(message.get("spread") or {})
+        except ValidationError:
+            spread = Spread()
+        params = message.get("params")
+        details = message.get("details")
+        self._record(
+            probe,
+            status,
+            params=params if isinstance(params, dict) else start_params,
+            value=float(value) if value is not None else None,
+            unit=str(message.get("unit") or ""),
+            higher_is_better=bool(message.get("higher_is_better", True)),
+            spread=spread,
+            details=details if isinstance(details, dict) else {},
+            error=str(error)[:2000] if error else None,
+        )
+
+    def _fail_current(self, reason: str, status: ProbeStatus = ProbeStatus.FAILED) -> None:
+        if self.current is None:
+            return
+        probe, params = self.current
+        self._record(probe, status, params=params, error=reason)
+        self.current_failed = True
+
+    def _fail_unstarted(self, reason: str) -> None:
+        """Record the expected probes no worker ran (without a probe list, callers say so)."""
+        for name in self.expected or ():
+            if name not in self.finished_names:
+                self._record(name, ProbeStatus.FAILED, error=f"not run: {reason}")
+
+    # -- one worker process ------------------------------------------------------------------
+    def _command(self, names: Sequence[str]) -> list[str]:
+        o = self.options
+        command = [
+            self.interpreter.path, "-m", o.worker_module,
+            "--framework", self.framework, "--suite", o.suite, "--device", o.device,
+            "--threads", str(o.threads), "--seed", str(o.seed),
+        ]
+        for name in names:
+            command += ["--probe", name]
+        return command
+
+    def _run_worker(self, names: Sequence[str]) -> Outcome:
+        env = worker_environment(self.options.threads, self.options.root, self._environ)
+        try:
+            self.worker = worker = _Worker(self._command(names), self.options.root, env)
+        except OSError as error:
+            self.run_status = ProbeStatus.MISSING
+            self.run_problems.append(
+                f"interpreter cannot be started: {self.interpreter.path} "
+                f"({self.interpreter.source}): {error.strerror or error}"
+            )
+            return "finished"
+        self.progress = False
+        self.done = False
+        deadline = time.monotonic() + self.options.startup_timeout_s
+        while True:
+            try:
+                line = worker.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return self._stalled(worker)
+            if line is None:
+                break
+            if line.strip():
+                self._handle(line)
+            # after "done" only the exit is awaited; a worker lingering in teardown is not a fault
+            deadline = time.monotonic() + (DONE_GRACE_S if self.done else self.options.timeout_s)
+        code = worker.finish()
+        self.worker = None
+        return self._exited(worker, code)
+
+    def _handle(self, line: str) -> None:
+        try:
+            message = parse_message(line)
+        except ProtocolError as problem:
+            reason = f"protocol error: {line[:PROTOCOL_EXCERPT_CHARS]}"
+            if self.current is None:
+                self.run_problems.append(f"{reason} ({problem})")
+            elif not self.current_failed:
+                self._fail_current(reason)
+            return
+        kind = message["type"]
+        if kind == "hello":
+            self._hello(message)
+        elif kind == "start":
+            if self.current is not None and not self.current_failed:
+                self._fail_current("protocol error: a new probe started before its result")
+            params = message.get("params")
+            self.current = (str(message["probe"]), params if isinstance(params, dict) else {})
+            self.current_failed = False
+            self._on_event(ProbeStarted(self.framework, self.current[0], self.current[1]))
+        elif kind == "result":
+            self._result(message)
+        else:
+            self.done = True
+
+    def _hello(self, message: Mapping[str, Any]) -> None:
+        self.hello = dict(message)
+        if message.get("error"):
+            self.run_status = ProbeStatus.MISSING
+            self.run_problems.append(f"cannot import {self.framework}: {message['error']}")
+            return
+        listed = message.get("probes")
+        if self.expected is None and isinstance(listed, list):
+            self.expected = tuple(str(name) for name in listed)
+        versions = {str(k): str(v) for k, v in (message.get("versions") or {}).items()}
+        seconds = message.get("import_seconds")
+        self._on_event(WorkerReady(
+            self.framework, versions, float(seconds) if isinstance(seconds, int | float) else None
+        ))
+
+    def _stalled(self, worker: _Worker) -> Outcome:
+        """The deadline passed with no message: kill the worker, then decide what is lost."""
+        worker.kill()
+        self.worker = None
+        if self.done or self.run_status is ProbeStatus.MISSING:
+            return "finished"
+        if self.current is not None:
+            if not self.current_failed:
+                self._fail_current(
+                    f"no result within {self.options.timeout_s:g} s; the worker was killed",
+                    ProbeStatus.TIMEOUT,
+                )
+            self.current = None
+            return "restart"
+        if self.hello is None:
+            reason = f"worker sent no hello within {self.options.startup_timeout_s:g} s"
+        else:
+            reason = f"worker went silent for {self.options.timeout_s:g} s between probes"
+        self.run_problems.append(reason)
+        if self.progress and self.expected is not None:
+            return "restart"
+        self._fail_unstarted(reason)
+        return "finished"
+
+    def _exited(self, worker: _Worker, code: int) -> Outcome:
+        if self.run_status is ProbeStatus.MISSING or (code == MISSING_EXIT_CODE and not self.done):
+            self.run_status = ProbeStatus.MISSING
+            if not self.run_problems:
+                tail = worker.stderr_tail() or describe_exit(code)
+                self.run_problems.append(f"cannot import {self.framework}: {tail}")
+            return "finished"
+        if code == 0 and self.done:
+            if self.current is not None and not self.current_failed:
+                self._fail_current("protocol error: the worker said done before the probe's result")
+            self._fail_unstarted("the worker finished without running it")
+            return "finished"
+        why = describe_exit(code) if code != 0 else "worker exited without saying done"
+        if self.hello is None:
+            why += " before its hello"
+        tail = worker.stderr_tail()
+        reason = f"{why}: {tail}" if tail else why
+        if self.current is not None and not self.current_failed:
+            self._fail_current(reason)
+            if self.expected is None:
+                self.run_problems.append(f"{why}; the probes after {self.current[0]} did not run")
+        else:
+            self.run_problems.append(reason)
+        self.current = None
+        self._fail_unstarted(why)
+        return "finished"
+
+    # -- the framework -------------------------------------------------------------------------
+    def run(self) -> None:
+        self._on_event(FrameworkStarted(self.framework, self.interpreter, self.expected))
+        if not self.interpreter.exists():
+            self.run_status = ProbeStatus.MISSING
+            self.run_problems.append(
+                f"interpreter not found: {self.interpreter.path} ({self.interpreter.source})"
+            )
+            self._close()
+            return
+        names: Sequence[str] = self.options.probes
+        try:
+            while self._run_worker(names) == "restart":
+                if self.expected is None:
+                    self.run_problems.append(
+                        "the probe list is unknown, so the probes after the stalled one did not run"
+                    )
+                    break
+                names = [n for n in self.expected if n not in self.finished_names]
+                if not names:
+                    break
+        finally:
+            if self.worker is not None:  # interrupted: never leave a worker behind
+                self.worker.kill()
+                self.worker = None
+        self._close()
+
+    def _close(self) -> None:
+        if self.run_problems:
+            self._record(FRAMEWORK_PROBE, self.run_status, error="; ".join(self.run_problems))
+
+
+def run_probes(
+    interpreters: Mapping[str, Interpreter],
+    options: RunOptions | None = None,
+    *,
+    on_record: Callable[[ProbeRecord], None] | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    run_id: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    host: tuple[dict[str, Any], str] | None = None,
+) -> list[ProbeRecord]:
+    """Probe each framework in turn (dict order) and return every record made.
+
+    `on_record` sees each record as soon as it is known (the CLI stores it there, so an
+    interruption keeps it); KeyboardInterrupt kills the running worker and propagates.
+    """
+    options = options or RunOptions()
+    run_id = run_id or uuid.uuid4().hex
+    host = host or host_fingerprint()
+    records: list[ProbeRecord] = []
+    notify = on_event or (lambda event: None)
+
+    def emit(record: ProbeRecord) -> None:
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+        notify(RecordMade(record))
+
+    for framework, interpreter in interpreters.items():
+        _FrameworkRun(
+            framework=framework,
+            interpreter=interpreter,
+            options=options,
+            run_id=run_id,
+            host=host,
+            emit=emit,
+            on_event=notify,
+            environ=os.environ if environ is None else environ,
+        ).run()
+    return records

@@ -1,0 +1,24 @@
+"""Hangs in `conv` with a child process holding stdout open (the whole group must be killed).
+
+Writes the child's pid to $FAKE_CHILD_PID_FILE so the test can check it was killed too.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from fakeproto import done, hello, parse, probe, selected, start
+
+args = parse()
+hello(args)
+for name in selected(args):
+    if name == "conv":
+        start(name)
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        if os.environ.get("FAKE_CHILD_PID_FILE"):
+            with open(os.environ["FAKE_CHILD_PID_FILE"], "a") as handle:
+                handle.write(f"{child.pid}\n")
+        time.sleep(600)
+    probe(args, name)
+done()

@@ -1,0 +1,5 @@
+"""Never says hello (a hung import)."""
+
+import time
+
+time.sleep(600)
