@@ -1,0 +1,381 @@
+"""`advisor probe`: measure the frameworks on this machine, store, show, export and import results.
+
+A thin shell over `probes.runner` (scheduling, faults) and `probes.store` (SQLite). The parser is
+built for every advisor command, so this module imports only the standard library at the top;
+the runner, store and rich are imported when `probe` actually runs.
+
+`load_measurements` is the recommend path's way in: the latest stored records for this machine.
+
+Devices: `--device auto` means cpu. CUDA figures are only comparable with other CUDA figures,
+and the MXNet wheel is CPU-only, so probing a GPU is a deliberate `--device cuda`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from advisor.measurements import Measurements, ProbeRecord
+    from probes.runner import Event
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+FRAMEWORK_CHOICES = ("pytorch", "tensorflow", "mxnet")
+SUITES = ("tiny", "quick", "full")
+HIDDEN_PARAMS = ("device", "threads")
+
+
+def add_probe_parser(subparsers: Any) -> None:
+    """Register `probe` on the advisor's subcommands (the handler is `run_probe`)."""
+    parser = subparsers.add_parser(
+        "probe",
+        help="measure the frameworks on this machine (and show, export or import results)",
+        description="Run small, careful benchmarks of each framework in its own process and "
+        "store the figures; `recommend` then calibrates runtime and memory scores with them.",
+    )
+    configure_parser(parser)
+    parser.set_defaults(handler=run_probe)
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    run = parser.add_argument_group("probing")
+    run.add_argument("--framework", action="append", choices=FRAMEWORK_CHOICES,
+                     help="probe only this framework (repeatable; default: all three)")
+    run.add_argument("--suite", choices=SUITES, default="quick",
+                     help="tiny (seconds), quick (default, about a minute per framework) or full")
+    run.add_argument("--probe", action="append", metavar="NAME",
+                     help="run only this probe (repeatable)")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                     help="where to probe; auto means cpu (default), cuda must be asked for")
+    run.add_argument("--threads", type=_positive_int, metavar="N",
+                     help="threads per framework (default: [probes] threads in advisor.toml, "
+                     "else the usable CPUs, at most 8)")
+    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                     help="per-probe time limit (default: [probes] timeout, else 120)")
+    run.add_argument("--python", action="append", default=[], metavar="FRAMEWORK=PATH",
+                     help="interpreter for a framework's worker, e.g. mxnet=.venv-mxnet/bin/python")
+    store = parser.add_argument_group("results")
+    store.add_argument("--store", metavar="PATH",
+                       help="probe store (default: $ADVISOR_STORE, else the user cache folder)")
+    store.add_argument("--show", action="store_true",
+                       help="print the stored results (newest per probe) instead of probing")
+    store.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text table or a JSON list of records (default text)")
+    store.add_argument("--export", metavar="FILE", dest="export_file",
+                       help="write every stored record to FILE as JSON")
+    store.add_argument("--import", metavar="FILE", dest="import_file",
+                       help="add the records of an exported FILE (repeat imports add nothing)")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def store_path(arg: str | None) -> Path:
+    from probes.store import default_store_path  # noqa: PLC0415
+
+    return Path(arg).expanduser() if arg else default_store_path()
+
+
+def load_measurements(store_path: Path | None, now: datetime) -> Measurements | None:
+    """The newest stored record per probe for this machine, or None when there are none.
+
+    Raises StoreError (one line) for a corrupt or too-new store; never creates a store.
+    """
+    from probes.fingerprint import machine_fingerprint, machine_id  # noqa: PLC0415
+
+    from advisor.measurements import Measurements  # noqa: PLC0415
+    from probes.store import default_store_path, open_store  # noqa: PLC0415
+
+    path = store_path if store_path is not None else default_store_path()
+    if not path.exists():
+        return None
+    fingerprint = dict(machine_fingerprint())
+    here = str(machine_id(fingerprint))
+    with open_store(path, create=False) as store:
+        records = store.latest(here)
+    if not records:
+        return None
+    return Measurements(records=records, as_of=now, machine={**fingerprint, "machine_id": here})
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    """The `probe` command; problems are one line on stderr and exit code 2."""
+    from probes.config import ConfigError  # noqa: PLC0415
+    from probes.store import StoreError  # noqa: PLC0415
+
+    try:
+        return _dispatch(args)
+    except (ConfigError, StoreError) as error:
+        print(f"advisor probe: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from probes.store import open_store  # noqa: PLC0415
+
+    path = store_path(args.store)
+    if args.import_file or args.export_file or args.show:
+        if args.import_file:
+            with open_store(path) as store:
+                before = store.count()
+                added = store.import_json(Path(args.import_file))
+            print(f"imported {added} new record(s) into {path} "
+                  f"({before + added} stored)", file=sys.stderr)
+        if args.export_file:
+            with open_store(path, create=False) as store:
+                count = store.export_json(Path(args.export_file))
+            print(f"exported {count} record(s) to {args.export_file}", file=sys.stderr)
+        if args.show:
+            _print_records(_stored(path), args.format, sys.stdout, path)
+        return 0
+    return _probe(args, path)
+
+
+def _stored(path: Path) -> list[ProbeRecord]:
+    """The newest record per probe; an absent store shows as empty (and is not created)."""
+    from probes.store import open_store  # noqa: PLC0415
+
+    if not path.exists():
+        return []
+    with open_store(path, create=False) as store:
+        return store.latest()
+
+
+def _probe(args: argparse.Namespace, path: Path) -> int:
+    from probes.config import (  # noqa: PLC0415
+        DEFAULT_TIMEOUT_S,
+        default_threads,
+        find_config,
+        load_config,
+        parse_python_overrides,
+        resolve_interpreters,
+    )
+    from probes.runner import RunOptions, run_probes  # noqa: PLC0415
+    from probes.store import open_store  # noqa: PLC0415
+
+    overrides = parse_python_overrides(args.python)
+    config = load_config(find_config())
+    frameworks = list(dict.fromkeys(args.framework or FRAMEWORK_CHOICES))
+    interpreters = resolve_interpreters(frameworks, overrides, config)
+    options = RunOptions(
+        suite=args.suite,
+        device="cuda" if args.device == "cuda" else "cpu",
+        threads=args.threads or config.threads or default_threads(),
+        timeout_s=args.timeout or config.timeout_s or DEFAULT_TIMEOUT_S,
+        probes=tuple(args.probe or ()),
+    )
+    if args.suite == "full":
+        print(f"The full suite runs the large sizes: expect several minutes per framework "
+              f"({len(frameworks)} framework(s), up to {options.timeout_s:g} s per probe). "
+              "Ctrl-C stops it and keeps what was measured.", file=sys.stderr)
+    made: list[ProbeRecord] = []
+    with open_store(path) as store, _Progress(sys.stderr) as progress:
+        def keep(record: ProbeRecord) -> None:
+            store.add([record])  # committed now: an interruption keeps it
+            made.append(record)
+
+        try:
+            run_probes(interpreters, options, on_record=keep, on_event=progress.event)
+        except KeyboardInterrupt:
+            progress.close()
+            print(f"\ninterrupted: the worker was stopped; {len(made)} record(s) kept in {path}",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+    _print_records(made, args.format, sys.stdout, path)
+    bad = [r for r in made if r.status.value in ("failed", "timeout", "missing")]
+    return 1 if bad else 0
+
+
+# -- output ---------------------------------------------------------------------------------------
+def format_params(params: Mapping[str, Any]) -> str:
+    shown = [f"{k}={v}" for k, v in params.items() if k not in HIDDEN_PARAMS]
+    return " ".join(shown)
+
+
+def format_value(record: ProbeRecord) -> str:
+    if record.value is None:
+        return "-"
+    value = record.value
+    text = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{text} {record.unit}".strip()
+
+
+def format_spread(record: ProbeRecord) -> str:
+    parts = []
+    if record.spread.iqr is not None:
+        parts.append(f"IQR {record.spread.iqr:.3g}")
+    if record.spread.cv is not None:
+        parts.append(f"CV {record.spread.cv:.1%}")
+    return ", ".join(parts) or "-"
+
+
+def _version(record: ProbeRecord) -> str:
+    own = {"pytorch": "torch"}.get(record.framework, record.framework)
+    return record.versions.get(own) or record.versions.get(record.framework) or "-"
+
+
+def _status(record: ProbeRecord) -> str:
+    if record.status.value == "ok":
+        return "ok"
+    reason = (record.error or "").splitlines()[0] if record.error else ""
+    return f"{record.status.value}: {reason[:70]}" if reason else record.status.value
+
+
+def table_rows(records: Sequence[ProbeRecord]) -> list[list[str]]:
+    rows = [["framework", "probe", "params", "figure", "spread", "status", "device", "version",
+             "machine", "when (UTC)"]]
+    ordered = sorted(records, key=lambda r: (r.machine_id, r.framework, r.probe,
+                                             json.dumps(r.params, sort_keys=True, default=str)))
+    for r in ordered:
+        rows.append([
+            r.framework, r.probe, format_params(r.params), format_value(r), format_spread(r),
+            _status(r), str(r.params.get("device", "-")), _version(r), r.machine_id[:12] or "-",
+            r.measured_at.strftime("%Y-%m-%d %H:%M"),
+        ])
+    return rows
+
+
+def render_table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines) + "\n"
+
+
+def _print_records(records: Sequence[ProbeRecord], fmt: str, out: TextIO, path: Path) -> None:
+    if fmt == "json":
+        out.write(json.dumps([r.model_dump(mode="json") for r in records], indent=1) + "\n")
+        return
+    if not records:
+        out.write(f"no probe results in {path}; run `advisor probe` to measure this machine\n")
+        return
+    out.write(render_table(table_rows(records)))
+
+
+def progress_line(record: ProbeRecord) -> str:
+    """'tensorflow matmul n=512 ... 95.3 GFLOP/s' (or the status and its reason)."""
+    label = " ".join(part for part in (record.framework, record.probe,
+                                       format_params(record.params)) if part)
+    outcome = format_value(record) if record.status.value == "ok" else _status(record)
+    return f"{label} ... {outcome}"
+
+
+class _Progress:
+    """Live progress on stderr: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._bar: Any = None
+        self._task: Any = None
+        if stream.isatty():
+            try:
+                from rich.console import Console  # noqa: PLC0415
+                from rich.progress import (  # noqa: PLC0415
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    SpinnerColumn,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
+            except ImportError:
+                return
+            self._bar = Progress(
+                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(file=stream), transient=True,
+            )
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+
+    def _say(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False, highlight=False)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def event(self, event: Event) -> None:
+        from probes.runner import (  # noqa: PLC0415
+            FrameworkStarted,
+            ProbeStarted,
+            RecordMade,
+            WorkerReady,
+        )
+
+        handlers: dict[type, Callable[[Any], None]] = {
+            FrameworkStarted: self._framework,
+            WorkerReady: self._ready,
+            ProbeStarted: self._started,
+            RecordMade: lambda e: self._done(e.record),
+        }
+        handlers[type(event)](event)
+
+    def _framework(self, event: Any) -> None:
+        total = len(event.expected) if event.expected else None
+        if self._bar is not None:
+            if self._task is not None:
+                self._bar.remove_task(self._task)
+            self._task = self._bar.add_task(f"{event.framework}: starting", total=total)
+        else:
+            self._say(f"{event.framework}: starting ({event.interpreter.path})")
+
+    def _ready(self, event: Any) -> None:
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(event.versions.items()))
+        took = f" in {event.import_seconds:.1f} s" if event.import_seconds is not None else ""
+        self._say(f"{event.framework}: imported{took} ({versions})")
+
+    def _started(self, event: Any) -> None:
+        if self._bar is not None and self._task is not None:
+            label = " ".join(p for p in (event.framework, event.probe,
+                                         format_params(event.params)) if p)
+            self._bar.update(self._task, description=label)
+
+    def _done(self, record: ProbeRecord) -> None:
+        self._say(progress_line(record))
+        if self._bar is not None and self._task is not None and record.probe != "*":
+            self._bar.advance(self._task)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m advisor.probe_cli` (the same as `advisor probe`)."""
+    parser = argparse.ArgumentParser(prog="advisor probe")
+    configure_parser(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_probe(args)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The command line as a user meets it: real subprocesses, real files, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "advisor", *args],
+        cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_recommend_text_names_the_top_pick_reasons_and_caveats() -> None:
+    result = run("recommend", "--answers", "examples/web-tabular-widget.toml", "--no-calibrate")
+    assert result.returncode == 0, result.stderr
+    assert "Top pick: TensorFlow" in result.stdout
+    assert "Why TensorFlow:" in result.stdout and "source: http" in result.stdout
+    assert "Caveats:" in result.stdout and "Retired" in result.stdout
+
+
+def test_recommend_json_carries_the_contract() -> None:
+    result = run("recommend", "--answers", "examples/nlp-research-lab.toml", "--format", "json", "--no-calibrate")
+    data = json.loads(result.stdout)
+    assert data["top_pick"] == "pytorch"
+    first = data["ranking"][0]
+    assert {"framework", "score", "criteria", "evidence", "caveats"} <= set(first)
+    assert {"score", "weight", "contribution"} <= set(first["criteria"][0])
+    assert first["evidence"][0]["claims"][0]["references"][0]["url"].startswith("http")
+    assert data["calibration"]["used"] is False
+    assert "excluded" in data
+
+
+def test_recommend_markdown_is_a_report() -> None:
+    result = run("recommend", "--answers", "examples/legacy-mxnet-service.toml", "--format", "markdown", "--no-calibrate")
+    assert result.stdout.startswith("# Deep-learning framework recommendation")
+    assert "| Rank | Framework |" in result.stdout
+    assert "](https://" in result.stdout
+    assert "## Seed-article claims this advice overrides" in result.stdout
+
+
+def test_flags_answer_a_quick_question_without_a_file() -> None:
+    result = run("recommend", "--task", "computer_vision", "--deploy", "mobile", "--exclude", "tensorflow",
+                 "--format", "json", "--no-calibrate")
+    data = json.loads(result.stdout)
+    assert data["top_pick"] == "pytorch"
+    assert data["requirements"]["deployment"]["targets"] == ["mobile"]
+
+
+def test_flags_override_the_answers_file() -> None:
+    result = run("recommend", "--answers", "examples/nlp-research-lab.toml", "--priority", "ecosystem=0",
+                 "--format", "json", "--no-calibrate")
+    assert json.loads(result.stdout)["requirements"]["priorities"]["ecosystem"] == 0
+
+
+def test_answers_from_stdin_as_json() -> None:
+    answers = json.dumps({"project": {"tasks": ["nlp"]}})
+    result = run("recommend", "--answers", "-", "--format", "json", "--no-calibrate", stdin=answers)
+    assert json.loads(result.stdout)["top_pick"] == "pytorch"
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "fragment"),
+    [
+        ('[project]\ntasks = ["nlp"]\ncolour = "red"\n', ".toml", "project.colour: unknown field"),
+        ('[project]\ntasks = "nlp"\n', ".toml", "project.tasks"),
+        ('[project]\ntasks = ["nlp"]\n[priorities]\necosystem = 9\n', ".toml", "priorities.ecosystem: 9 is out of range (allowed: 0 to 5)"),
+        ('[project]\ntasks = ["poetry"]\n', ".toml", "project.tasks[0]: 'poetry' is not allowed (allowed: computer_vision"),
+        ('[project]\ntasks = ["nlp"\n', ".toml", "invalid TOML"),
+        ('{"project": {"tasks": ["nlp"]}', ".json", "invalid JSON"),
+        ('[deployment]\ntargets = ["mobile"]\n', ".toml", "project: required, but missing"),
+    ],
+)
+def test_bad_answers_give_one_line_and_exit_2(tmp_path: Path, content: str, suffix: str, fragment: str) -> None:
+    path = tmp_path / f"answers{suffix}"
+    path.write_text(content, encoding="utf-8")
+    result = run("recommend", "--answers", str(path), "--no-calibrate")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert fragment in lines[0]
+    assert str(path) in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_and_bad_flag_value() -> None:
+    result = run("recommend", "--answers", "nowhere.toml")
+    assert result.returncode == 2 and result.stderr.strip() == "advisor: error: nowhere.toml: file not found"
+    result = run("recommend", "--task", "nlp", "--priority", "speed=5")
+    assert result.returncode == 2 and "--priority" in result.stderr and "Traceback" not in result.stderr
+    result = run("recommend", "--deploy", "mobile")
+    assert result.returncode == 2 and "--task" in result.stderr
+
+
+def test_explain_shows_the_full_trail() -> None:
+    result = run("explain", "tensorflow", "--answers", "examples/web-tabular-widget.toml", "--no-calibrate")
+    assert result.returncode == 0, result.stderr
+    assert "Deployment:" in result.stdout and "by rule deploy-browser" in result.stdout
+    assert "https://www.tensorflow.org/js" in result.stdout
+
+
+def test_claims_lists_verdicts_and_filters() -> None:
+    result = run("claims", "--verdict", "wrong", "--format", "json")
+    claims = json.loads(result.stdout)
+    assert claims and all(c["verdict"] == "wrong" and c["correction"] for c in claims)
+    text = run("claims", "--seed", "000").stdout
+    assert "seed 000" in text and "[OUTDATED]" in text
+
+
+def test_schema_is_json_schema() -> None:
+    schema = json.loads(run("schema").stdout)
+    assert schema["title"] == "advisor questionnaire"
+    assert "priorities" in schema["properties"]
+
+
+def test_every_command_has_help() -> None:
+    for command in ("recommend", "explain", "claims", "schema"):
+        result = run(command, "--help")
+        assert result.returncode == 0 and "usage:" in result.stdout

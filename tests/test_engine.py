@@ -1,0 +1,106 @@
+"""The rules engine: verdicts on realistic questionnaires, weighting, evidence and exclusions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.answers import load_answers
+from advisor.criteria import Criterion
+from advisor.engine import recommend
+from advisor.questionnaire import Framework, Requirements
+from tests.conftest import example_files, expected_verdicts
+
+EXPECTED = expected_verdicts()
+
+
+def test_every_example_has_an_expected_verdict() -> None:
+    names = {p.stem for p in example_files()}
+    assert len(names) >= 8
+    assert names == set(EXPECTED)
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
+def test_examples_get_the_practitioners_verdict(path: Path) -> None:
+    expected = EXPECTED[path.stem]
+    rec = recommend(load_answers(str(path)))
+    assert rec.top_pick is not None
+    assert rec.top_pick.value in expected["top"], [(e.framework.value, e.score) for e in rec.ranking]
+    excluded = {e.framework.value for e in rec.excluded}
+    assert set(expected.get("excluded", [])) <= excluded
+    if "caveat" in expected:
+        entry = next(e for e in rec.ranking if e.framework.value == expected["caveat"])
+        assert any("retired" in c.message.lower() for c in entry.caveats)
+    for framework, word in expected.get("caveat_about", []):
+        entry = next(e for e in rec.ranking if e.framework.value == framework)
+        assert any(word.lower() in c.message.lower() for c in entry.caveats)
+
+
+def _requirements(**sections: dict[str, object]) -> Requirements:
+    return Requirements.model_validate(sections)
+
+
+def test_changing_a_priority_changes_the_winner_when_criteria_disagree() -> None:
+    """A browser tabular widget: TensorFlow wins on deployment, PyTorch on the rest."""
+    base = {
+        "project": {"tasks": ["tabular"], "stage": "production", "model_size": "small"},
+        "deployment": {"targets": ["browser"]},
+        "hardware": {"accelerators": ["cpu"]},
+        "team": {"languages": ["python"]},
+    }
+    deploy_first = recommend(_requirements(**base, priorities={"deployment": 5, "development_speed": 1}))
+    assert deploy_first.top_pick is Framework.TENSORFLOW
+    dev_first = recommend(_requirements(**base, priorities={"deployment": 0, "development_speed": 5, "ecosystem": 5}))
+    assert dev_first.top_pick is Framework.PYTORCH
+
+
+def test_contributions_add_up_to_the_score_and_trace_to_rules() -> None:
+    rec = recommend(load_answers("examples/web-tabular-widget.toml"))
+    for entry in rec.ranking:
+        assert sum(c.contribution for c in entry.criteria) == pytest.approx(entry.score, abs=0.05)
+        fired = {ev.rule for ev in entry.evidence}
+        for c in entry.criteria:
+            assert c.prior_claims, "every prior rests on claims"
+            base = c.calibrated if c.calibrated is not None else c.prior
+            assert base + sum(a.delta for a in c.adjustments) == pytest.approx(c.score, abs=1e-3)
+            assert {a.rule for a in c.adjustments} <= fired
+    top = rec.ranking[0]
+    assert top.reasons and all(r.claims for r in top.reasons)
+    for ev in top.evidence:
+        assert ev.claims and all(cl.references or cl.source for cl in ev.claims)
+
+
+def test_constraints_exclude_and_require_maintained() -> None:
+    rec = recommend(_requirements(project={"tasks": ["nlp"]}, constraints={"exclude": ["pytorch"]}))
+    assert [e.framework for e in rec.excluded] == [Framework.PYTORCH]
+    assert Framework.PYTORCH not in [e.framework for e in rec.ranking]
+    rec = recommend(_requirements(project={"tasks": ["nlp"]}, constraints={"require_maintained": True}))
+    assert Framework.MXNET in [e.framework for e in rec.excluded]
+    assert "retired" in " ".join(rec.excluded[0].reasons).lower()
+
+
+def test_everything_excluded_gives_an_empty_ranking() -> None:
+    rec = recommend(_requirements(project={"tasks": ["nlp"]},
+                                  constraints={"exclude": ["pytorch", "tensorflow", "mxnet"]}))
+    assert rec.ranking == [] and rec.top_pick is None and len(rec.excluded) == 3
+
+
+def test_weights_follow_priorities_and_relevance() -> None:
+    rec = recommend(_requirements(project={"tasks": ["nlp"]}, deployment={"targets": ["none"]},
+                                  priorities={"deployment": 4, "ecosystem": 0}))
+    weights = {c.criterion: c.weight for c in rec.ranking[0].criteria}
+    assert weights[Criterion.DEPLOYMENT] == pytest.approx(4 * 0.25)  # deploys nowhere
+    assert weights[Criterion.ECOSYSTEM] == 0
+    assert weights[Criterion.TASK_FIT] > 0
+
+
+def test_seed_claims_overridden_by_the_advice_are_listed() -> None:
+    rec = recommend(load_answers("examples/llm-finetuning-research.toml"))
+    assert rec.overrides
+    assert all(c.verdict.value in ("outdated", "wrong") and c.source for c in rec.overrides)
+
+
+def test_recommend_is_deterministic() -> None:
+    answers = load_answers("examples/mxnet-nlp-service.toml")
+    assert recommend(answers).model_dump_json() == recommend(answers).model_dump_json()
