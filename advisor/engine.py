@@ -20,6 +20,9 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from advisor.criteria import CRITERIA, LABELS, Criterion
 from advisor.knowledge import (
@@ -39,6 +42,7 @@ from advisor.recommendation import (
     Caveat,
     ClaimEvidence,
     CriterionScore,
+    OUTPUT_VERSION,
     Exclusion,
     RankedFramework,
     Reason,
@@ -49,6 +53,23 @@ from advisor.recommendation import (
 
 _REASONS_PER_FRAMEWORK = 3
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _make(model: type[_M], **values: Any) -> _M:
+    """Build an output model from values the engine computed, without validating them again.
+
+    This is pydantic's `model_construct` minus its per-field default and alias handling, which
+    dominated the engine's run time; every call passes every field, and a test checks that the
+    results equal validated models.
+    """
+    obj = model.__new__(model)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
 
 @dataclass(frozen=True)
 class _Prepared:
@@ -56,13 +77,14 @@ class _Prepared:
 
     claims: Mapping[str, ClaimEvidence]
     rule_claims: Mapping[str, tuple[ClaimEvidence, ...]]
+    effects: Mapping[tuple[str, Framework], list[str]]
 
 
 _PREPARED: weakref.WeakKeyDictionary[Knowledge, _Prepared] = weakref.WeakKeyDictionary()
 
 
 def _reference_ref(ref: Reference) -> SourceRef:
-    return SourceRef(id=ref.id, label=ref.title, url=ref.url)
+    return _make(SourceRef, id=ref.id, label=ref.title, url=ref.url)
 
 
 def claim_evidence(claim: Claim, knowledge: Knowledge) -> ClaimEvidence:
@@ -70,11 +92,14 @@ def claim_evidence(claim: Claim, knowledge: Knowledge) -> ClaimEvidence:
     source = None
     if claim.source is not None:
         seed = knowledge.seeds[claim.source.seed]
-        source = SourceRef(
+        source = _make(
+            SourceRef,
             id=f"seed:{seed.id}:{claim.source.section}:{claim.source.item}",
             label=f"{claim.source.label()} ({seed.file})",
+            url=None,
         )
-    return ClaimEvidence(
+    return _make(
+        ClaimEvidence,
         id=claim.id,
         kind=claim.kind,
         text=claim.text,
@@ -93,7 +118,12 @@ def _prepare(knowledge: Knowledge) -> _Prepared:
         rule_claims = {
             cr.rule.id: tuple(claims[c] for c in cr.rule.claims) for cr in knowledge.rules
         }
-        prepared = _Prepared(claims=claims, rule_claims=rule_claims)
+        effects = {
+            (cr.rule.id, fw): [e.describe() for e in cr.rule.effects if e.framework is fw]
+            for cr in knowledge.rules
+            for fw in Framework
+        }
+        prepared = _Prepared(claims=claims, rule_claims=rule_claims, effects=effects)
         _PREPARED[knowledge] = prepared
     return prepared
 
@@ -104,12 +134,15 @@ def _exclusions(
     reasons: dict[Framework, list[str]] = {}
     rules: dict[Framework, list[str]] = {}
     for framework in requirements.constraints.exclude:
-        reasons.setdefault(framework, []).append("excluded by your constraints (constraints.exclude)")
+        reasons.setdefault(framework, []).append(
+            "excluded by your constraints (constraints.exclude)"
+        )
     if requirements.constraints.require_maintained:
         for framework, profile in knowledge.frameworks.items():
             if not profile.maintained:
                 reasons.setdefault(framework, []).append(
-                    f"not maintained (constraints.require_maintained): {profile.lifecycle_note}"
+                    f"{profile.lifecycle.value}, not maintained (constraints.require_maintained): "
+                    f"{profile.lifecycle_note}"
                 )
     for compiled in fired:
         for effect in compiled.rule.effects:
@@ -117,7 +150,8 @@ def _exclusions(
                 reasons.setdefault(effect.framework, []).append(compiled.rule.rationale)
                 rules.setdefault(effect.framework, []).append(compiled.rule.id)
     return {
-        fw: Exclusion(
+        fw: _make(
+            Exclusion,
             framework=fw,
             name=knowledge.frameworks[fw].name,
             reasons=reasons[fw],
@@ -135,7 +169,9 @@ def _weights(
     for compiled in fired:
         for effect in compiled.rule.effects:
             if effect.relevance is not None and effect.criterion is not None:
-                relevance[effect.criterion] = min(relevance.get(effect.criterion, 1.0), effect.relevance)
+                relevance[effect.criterion] = min(
+                    relevance.get(effect.criterion, 1.0), effect.relevance
+                )
     priorities = requirements.priorities
     weights = {Criterion.TASK_FIT: knowledge.scoring.task_fit_weight}
     for criterion in CRITERIA[1:]:
@@ -188,7 +224,12 @@ def _score_framework(
                     levels[effect.criterion] = (compiled.rule.id, effect.level)
             elif effect.caveat is not None:
                 caveats.append(
-                    Caveat(message=effect.caveat, rule=compiled.rule.id, claims=list(compiled.rule.claims))
+                    _make(
+                        Caveat,
+                        message=effect.caveat,
+                        rule=compiled.rule.id,
+                        claims=list(compiled.rule.claims),
+                    )
                 )
         if touches:
             touching.append(compiled)
@@ -210,14 +251,17 @@ def _score_framework(
         # Clamping can absorb part of the deltas; scale them so base + adjustments = final and
         # every point of the score stays attributed to a prior or a rule.
         scale = (final - base) / raw_sum if raw_sum else 0.0
-        adjustments = [Adjustment(rule=rule_id, delta=round(d * scale, 4)) for rule_id, d in applied]
+        adjustments = [
+            _make(Adjustment, rule=rule_id, delta=round(d * scale, 4)) for rule_id, d in applied
+        ]
         weight = weights[criterion]
         contribution = weight * final * points_per_unit
         for rule_id, d in applied:
             effective[rule_id] = effective.get(rule_id, 0.0) + d * scale * weight * points_per_unit
         total += contribution
         criteria.append(
-            CriterionScore(
+            _make(
+                CriterionScore,
                 criterion=criterion,
                 prior=prior.score,
                 calibrated=calibrated.get(criterion),
@@ -230,10 +274,11 @@ def _score_framework(
         )
 
     evidence = [
-        RuleEvidence(
+        _make(
+            RuleEvidence,
             rule=compiled.rule.id,
             rationale=compiled.rule.rationale,
-            effects=[e.describe() for e in compiled.rule.effects if e.framework is framework],
+            effects=prepared.effects[(compiled.rule.id, framework)],
             impact=round(effective.get(compiled.rule.id, 0.0), 4),
             claims=list(prepared.rule_claims[compiled.rule.id]),
         )
@@ -241,11 +286,22 @@ def _score_framework(
     ]
     if profile.lifecycle is Lifecycle.RETIRED:
         caveats.insert(
-            0, Caveat(message=f"Retired: {profile.lifecycle_note}", claims=list(profile.lifecycle_claims))
+            0,
+            _make(
+                Caveat,
+                message=f"Retired: {profile.lifecycle_note}",
+                rule=None,
+                claims=list(profile.lifecycle_claims),
+            ),
         )
-    caveats.extend(Caveat(message=c.message, claims=list(c.claims)) for c in profile.standing_caveats)
+    caveats.extend(
+        _make(Caveat, message=c.message, rule=None, claims=list(c.claims))
+        for c in profile.standing_caveats
+    )
     caveats.extend(calibration_caveats)
-    return _Scored(profile=profile, criteria=criteria, evidence=evidence, caveats=caveats, score=total)
+    return _Scored(
+        profile=profile, criteria=criteria, evidence=evidence, caveats=caveats, score=total
+    )
 
 
 def _reasons(
@@ -279,7 +335,8 @@ def _reasons(
             claims = [prepared.claims[c] for c in prior.claims]
             why = prior.note or claims[0].text
         reasons.append(
-            Reason(
+            _make(
+                Reason,
                 summary=f"{label} {mine.score:.1f}/5{versus}: {why}",
                 points=round(advantage, 2),
                 claims=claims,
@@ -308,7 +365,13 @@ def recommend(
 
     priors = {fw: {c: p.score for c, p in kb.frameworks[fw].priors.items()} for fw in eligible}
     calibrated: Mapping[Framework, Mapping[Criterion, float]] = {}
-    calibration = Calibration(used=False, reason="no measurements given (run `advisor probe`)")
+    calibration = _make(
+        Calibration,
+        used=False,
+        reason="no measurements given (run `advisor probe`)",
+        frameworks=[],
+        caveats=[],
+    )
     if measurements is not None:
         from advisor.calibration import calibrate  # noqa: PLC0415 - only needed with data
 
@@ -317,7 +380,13 @@ def recommend(
 
     scored = {
         fw: _score_framework(
-            fw, kb, prepared, fired, weights, calibrated.get(fw, {}), calibration_caveats.get(fw, [])
+            fw,
+            kb,
+            prepared,
+            fired,
+            weights,
+            calibrated.get(fw, {}),
+            calibration_caveats.get(fw, []),
         )
         for fw in eligible
     }
@@ -336,7 +405,8 @@ def recommend(
         rival_fw = order[1] if rank == 1 and len(order) > 1 else (order[0] if rank > 1 else None)
         rival = scored[rival_fw] if rival_fw is not None else None
         ranking.append(
-            RankedFramework(
+            _make(
+                RankedFramework,
                 rank=rank,
                 framework=fw,
                 name=entry.profile.name,
@@ -350,7 +420,9 @@ def recommend(
             )
         )
     margin = round(ranking[0].score - ranking[1].score, 2) if len(ranking) > 1 else None
-    return Recommendation(
+    return _make(
+        Recommendation,
+        output_version=OUTPUT_VERSION,
         knowledge_version=kb.version,
         top_pick=ranking[0].framework if ranking else None,
         margin=margin,
@@ -369,12 +441,17 @@ def _calibration_caveats(calibration: Calibration) -> dict[Framework, list[Cavea
         lowered = message.lower()
         for fw in Framework:
             if fw.value in lowered or (fw is Framework.MXNET and "mxnet" in lowered):
-                found.setdefault(fw, []).append(Caveat(message=message, rule="calibration"))
+                found.setdefault(fw, []).append(
+                    _make(Caveat, message=message, rule="calibration", claims=[])
+                )
     return found
 
 
 def _overrides(
-    knowledge: Knowledge, prepared: _Prepared, fired: Iterable[CompiledRule], eligible: list[Framework]
+    knowledge: Knowledge,
+    prepared: _Prepared,
+    fired: Iterable[CompiledRule],
+    eligible: list[Framework],
 ) -> list[ClaimEvidence]:
     """Seed claims the advice overturns: those corrected by the claims it actually used."""
     used: set[str] = set()

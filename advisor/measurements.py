@@ -28,7 +28,7 @@ class ProbeStatus(Choice):
 class Spread(BaseModel):
     """How much repeated timings of one figure varied."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     iqr: float | None = Field(None, ge=0, description="interquartile range, in the figure's unit")
     cv: float | None = Field(None, ge=0, description="coefficient of variation (std / mean)")
@@ -38,7 +38,7 @@ class Spread(BaseModel):
 class ProbeRecord(BaseModel):
     """One measured figure: a framework, a probe, its parameters, and the machine it ran on."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     record_version: int = RECORD_VERSION
     framework: str
@@ -61,7 +61,7 @@ class ProbeRecord(BaseModel):
 class Measurements(BaseModel):
     """The probe records to calibrate with, and the moment the advice is given (for data age)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     records: list[ProbeRecord] = Field(default_factory=list)
     as_of: datetime

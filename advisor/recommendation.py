@@ -19,7 +19,9 @@ OUTPUT_VERSION = 1
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    # Built lazily: the engine assembles these with model_construct from values it computed,
+    # so a CLI run that prints text never pays for building their validators.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
 
 class SourceRef(_Out):

@@ -104,3 +104,12 @@ def test_seed_claims_overridden_by_the_advice_are_listed() -> None:
 def test_recommend_is_deterministic() -> None:
     answers = load_answers("examples/mxnet-nlp-service.toml")
     assert recommend(answers).model_dump_json() == recommend(answers).model_dump_json()
+
+
+@pytest.mark.parametrize("path", example_files()[:6], ids=lambda p: p.stem)
+def test_engine_output_equals_its_validated_json_round_trip(path: Path) -> None:
+    """The engine builds output models without validation; they must still be valid models."""
+    from advisor.recommendation import Recommendation
+
+    rec = recommend(load_answers(str(path)))
+    assert Recommendation.model_validate_json(rec.model_dump_json()) == rec
