@@ -29,7 +29,16 @@ _EXPORTS = {
     "ProbeRecord": "advisor.measurements",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AnswersError",
+    "Measurements",
+    "ProbeRecord",
+    "Recommendation",
+    "Requirements",
+    "load_answers",
+    "load_knowledge",
+    "recommend",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import enum
 import json
 import sys
-import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import tomllib
 from pydantic import BaseModel, ValidationError
 
 from advisor.questionnaire import Requirements
@@ -92,7 +92,11 @@ def validate_answers(data: Any, origin: str) -> Requirements:
         return Requirements.model_validate(data)
     except ValidationError as error:
         errors = error.errors()
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        more = (
+            f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+            if len(errors) > 1
+            else ""
+        )
         raise AnswersError(f"{origin}: {describe_error(errors[0])}{more}") from None
 
 

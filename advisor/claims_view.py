@@ -22,22 +22,35 @@ def list_claims(
     ]
     evidence = [claim_evidence(c, kb) for c in selected]
     if fmt == "json":
-        return json.dumps([e.model_dump(mode="json") for e in evidence], indent=2, ensure_ascii=False) + "\n"
-    counts = {v: sum(1 for c in selected if c.verdict.value == v) for v in ("holds", "outdated", "wrong")}
-    summary = f"{len(selected)} claims: {counts['holds']} hold, {counts['outdated']} outdated, {counts['wrong']} wrong"
+        return (
+            json.dumps([e.model_dump(mode="json") for e in evidence], indent=2, ensure_ascii=False)
+            + "\n"
+        )
+    counts = {
+        v: sum(1 for c in selected if c.verdict.value == v) for v in ("holds", "outdated", "wrong")
+    }
+    summary = (
+        f"{len(selected)} claims: {counts['holds']} hold, {counts['outdated']} outdated, "
+        f"{counts['wrong']} wrong"
+    )
     lines = [f"# Claims\n\n{summary}\n" if fmt == "markdown" else summary, ""]
     for e in evidence:
         where = e.source.label if e.source else "fact"
         frameworks = ",".join(f.value for f in e.frameworks) or "general"
         refs = "; ".join(r.url or r.label for r in e.references)
         if fmt == "markdown":
-            lines.append(f"- **{e.id}** ({e.kind.value}, {frameworks}, {where}) — *{e.verdict.value}*: {e.text}")
+            lines.append(
+                f"- **{e.id}** ({e.kind.value}, {frameworks}, {where}) — "
+                f"*{e.verdict.value}*: {e.text}"
+            )
             if e.correction:
                 lines.append(f"  - Today: {e.correction}")
             if refs:
                 lines.append(f"  - Sources: {refs}")
         else:
-            lines.append(f"[{e.verdict.value.upper():8}] {e.id} ({e.kind.value}; {frameworks}; {where})")
+            lines.append(
+                f"[{e.verdict.value.upper():8}] {e.id} ({e.kind.value}; {frameworks}; {where})"
+            )
             lines.append(f"    {e.text}")
             if e.correction:
                 lines.append(f"    today: {e.correction}")

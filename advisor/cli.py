@@ -48,8 +48,12 @@ def _csv(value: str) -> list[str]:
 
 
 def _add_answer_flags(parser: argparse.ArgumentParser) -> None:
-    source = parser.add_argument_group("answers", "a questionnaire file, and/or flags for common answers (flags win)")
-    source.add_argument("--answers", "-a", metavar="FILE", help="questionnaire as TOML or JSON; '-' reads stdin")
+    source = parser.add_argument_group(
+        "answers", "a questionnaire file, and/or flags for common answers (flags win)"
+    )
+    source.add_argument(
+        "--answers", "-a", metavar="FILE", help="questionnaire as TOML or JSON; '-' reads stdin"
+    )
     flags = [
         ("--task", "project.tasks", Task, True),
         ("--stage", "project.stage", Stage, False),
@@ -71,14 +75,35 @@ def _add_answer_flags(parser: argparse.ArgumentParser) -> None:
             metavar="V[,V]" if many else "V",
             help=f"{path} ({_choices(enum_type)})",
         )
-    source.add_argument("--pretrained", dest="project.pretrained_models", action="store_true", default=None,
-                        help="project.pretrained_models = true")
-    source.add_argument("--latency-critical", dest="deployment.latency_critical", action="store_true",
-                        default=None, help="deployment.latency_critical = true")
-    source.add_argument("--require-maintained", dest="constraints.require_maintained", action="store_true",
-                        default=None, help="constraints.require_maintained = true")
-    source.add_argument("--priority", "-p", action="append", default=[], metavar="NAME=N",
-                        help=f"priorities.NAME = N (0-5); NAME one of {', '.join(Priorities.model_fields)}")
+    source.add_argument(
+        "--pretrained",
+        dest="project.pretrained_models",
+        action="store_true",
+        default=None,
+        help="project.pretrained_models = true",
+    )
+    source.add_argument(
+        "--latency-critical",
+        dest="deployment.latency_critical",
+        action="store_true",
+        default=None,
+        help="deployment.latency_critical = true",
+    )
+    source.add_argument(
+        "--require-maintained",
+        dest="constraints.require_maintained",
+        action="store_true",
+        default=None,
+        help="constraints.require_maintained = true",
+    )
+    source.add_argument(
+        "--priority",
+        "-p",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help=f"priorities.NAME = N (0-5); NAME one of {', '.join(Priorities.model_fields)}",
+    )
 
 
 def requirements_from_args(args: argparse.Namespace) -> Requirements:
@@ -89,14 +114,15 @@ def requirements_from_args(args: argparse.Namespace) -> Requirements:
     for key, value in vars(args).items():
         if "." not in key or value is None:
             continue
-        if isinstance(value, list):
-            value = [item for chunk in value for item in chunk]
-        overrides[key] = value
+        overrides[key] = (
+            [item for chunk in value for item in chunk] if isinstance(value, list) else value
+        )
     for item in args.priority:
         name, sep, number = item.partition("=")
         if not sep or name not in Priorities.model_fields:
             raise CliError(
-                f"--priority {item!r}: expected NAME=N with NAME one of {', '.join(Priorities.model_fields)}"
+                f"--priority {item!r}: expected NAME=N with NAME one of "
+                + ", ".join(Priorities.model_fields)
             )
         try:
             overrides[f"priorities.{name}"] = int(number)
@@ -113,43 +139,43 @@ def _load_measurements(args: argparse.Namespace) -> Any:
     """The latest stored probe results for this machine, unless --no-calibrate."""
     if getattr(args, "no_calibrate", False):
         return None
-    from advisor.probe_cli import load_measurements  # noqa: PLC0415 - keeps `recommend` light
+    from advisor.probe_cli import load_measurements
 
     store = Path(args.store) if getattr(args, "store", None) else None
     return load_measurements(store, datetime.now(timezone.utc))
 
 
 def _report(args: argparse.Namespace) -> Any:
-    from advisor.engine import recommend  # noqa: PLC0415
-    from advisor.formats import Report  # noqa: PLC0415
+    from advisor.engine import recommend
+    from advisor.formats import Report
 
     requirements = requirements_from_args(args)
     recommendation = recommend(requirements, _load_measurements(args))
     extras: dict[str, Any] = {}
     if getattr(args, "robustness", False):
-        from advisor.robustness import analyse_robustness  # noqa: PLC0415
+        from advisor.robustness import analyse_robustness
 
         extras["robustness"] = analyse_robustness(recommendation)
     if getattr(args, "next_steps", False):
-        from advisor.next_steps import next_steps  # noqa: PLC0415
+        from advisor.next_steps import next_steps
 
         extras["next_steps"] = next_steps(recommendation)
     if getattr(args, "what_if", False):
-        from advisor.whatif import smallest_flips  # noqa: PLC0415
+        from advisor.whatif import smallest_flips
 
         extras["what_if"] = smallest_flips(requirements)
     return Report(recommendation, extras)
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from advisor.formats import render  # noqa: PLC0415
+    from advisor.formats import render
 
     sys.stdout.write(render(_report(args), args.format))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from advisor.explain import explain  # noqa: PLC0415
+    from advisor.explain import explain
 
     report = _report(args)
     sys.stdout.write(explain(report.recommendation, Framework(args.framework), args.format))
@@ -157,19 +183,23 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from advisor.claims_view import list_claims  # noqa: PLC0415
+    from advisor.claims_view import list_claims
 
     sys.stdout.write(list_claims(args.verdict, args.framework, args.kind, args.seed, args.format))
     return 0
 
 
 def cmd_schema(_args: argparse.Namespace) -> int:
-    sys.stdout.write(json.dumps(Requirements.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(
+        json.dumps(Requirements.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    )
     return 0
 
 
 def _add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
-    parser.add_argument("--format", "-f", choices=formats, default="text", help="output format (default text)")
+    parser.add_argument(
+        "--format", "-f", choices=formats, default="text", help="output format (default text)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -180,19 +210,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    rec = sub.add_parser("recommend", help="rank the frameworks for a questionnaire",
-                         description="Rank TensorFlow, PyTorch and MXNet for your answers.")
+    rec = sub.add_parser(
+        "recommend",
+        help="rank the frameworks for a questionnaire",
+        description="Rank TensorFlow, PyTorch and MXNet for your answers.",
+    )
     _add_answer_flags(rec)
     _add_output_flags(rec, ("text", "json", "markdown"))
     rec.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
-    rec.add_argument("--store", metavar="PATH", help="probe store to calibrate from (default: user cache)")
-    rec.add_argument("--robustness", action="store_true", help="also sample nearby weightings (rank acceptability)")
-    rec.add_argument("--what-if", action="store_true", help="also search the smallest change that flips the winner")
+    rec.add_argument(
+        "--store", metavar="PATH", help="probe store to calibrate from (default: user cache)"
+    )
+    rec.add_argument(
+        "--robustness",
+        action="store_true",
+        help="also sample nearby weightings (rank acceptability)",
+    )
+    rec.add_argument(
+        "--what-if",
+        action="store_true",
+        help="also search the smallest change that flips the winner",
+    )
     rec.add_argument("--next-steps", action="store_true", help="also list next steps for the pick")
     rec.set_defaults(handler=cmd_recommend)
 
-    exp = sub.add_parser("explain", help="the full evidence trail for one framework",
-                         description="Show every prior, rule, claim and source behind a framework's score.")
+    exp = sub.add_parser(
+        "explain",
+        help="the full evidence trail for one framework",
+        description="Show every prior, rule, claim and source behind a framework's score.",
+    )
     exp.add_argument("framework", choices=[f.value for f in Framework])
     _add_answer_flags(exp)
     _add_output_flags(exp, ("text", "markdown"))
@@ -200,17 +246,29 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--store", metavar="PATH", help="probe store to calibrate from")
     exp.set_defaults(handler=cmd_explain)
 
-    cl = sub.add_parser("claims", help="list the knowledge base's claims with verdicts and sources",
-                        description="List claims from the seed articles and current facts, with verdicts.")
+    cl = sub.add_parser(
+        "claims",
+        help="list the knowledge base's claims with verdicts and sources",
+        description="List claims from the seed articles and current facts, with verdicts.",
+    )
     cl.add_argument("--verdict", choices=["holds", "outdated", "wrong"], help="only this verdict")
-    cl.add_argument("--framework", choices=[f.value for f in Framework], help="only claims about this framework")
-    cl.add_argument("--kind", choices=["concept", "pro", "con", "application", "faq", "fact"], help="only this kind")
+    cl.add_argument(
+        "--framework", choices=[f.value for f in Framework], help="only claims about this framework"
+    )
+    cl.add_argument(
+        "--kind",
+        choices=["concept", "pro", "con", "application", "faq", "fact"],
+        help="only this kind",
+    )
     cl.add_argument("--seed", help="only claims from this seed article (e.g. 000)")
     _add_output_flags(cl, ("text", "json", "markdown"))
     cl.set_defaults(handler=cmd_claims)
 
-    sch = sub.add_parser("schema", help="print the questionnaire's JSON Schema",
-                         description="Print the JSON Schema of the questionnaire (schema v1).")
+    sch = sub.add_parser(
+        "schema",
+        help="print the questionnaire's JSON Schema",
+        description="Print the JSON Schema of the questionnaire (schema v1).",
+    )
     sch.set_defaults(handler=cmd_schema)
 
     _add_optional_commands(sub)
@@ -219,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub: Any) -> None:
     """Commands whose modules live beside the core (probes, what-if, UI)."""
-    import importlib  # noqa: PLC0415
+    import importlib
 
     for module, function in (
         ("advisor.probe_cli", "add_probe_parser"),

@@ -187,8 +187,12 @@ def _compile_field_test(test: FieldTest) -> Predicate:
         return lambda r: get(r) in values
 
     base = _base_type(annotation)
-    if base is bool or not (base is int or (isinstance(base, type) and issubclass(base, enum.Enum))):
-        raise ConditionError(f"'{operator}' needs an ordered field (a number or ranked choice); '{path}' is not")
+    if base is bool or not (
+        base is int or (isinstance(base, type) and issubclass(base, enum.Enum))
+    ):
+        raise ConditionError(
+            f"'{operator}' needs an ordered field (a number or ranked choice); '{path}' is not"
+        )
     bound = _rank(_coerce(annotation, operand, path))
     if operator == "at_least":
         return lambda r: _rank(get(r)) >= bound

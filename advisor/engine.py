@@ -37,12 +37,12 @@ from advisor.knowledge_files import default_knowledge
 from advisor.measurements import Measurements
 from advisor.questionnaire import Framework, Requirements
 from advisor.recommendation import (
+    OUTPUT_VERSION,
     Adjustment,
     Calibration,
     Caveat,
     ClaimEvidence,
     CriterionScore,
-    OUTPUT_VERSION,
     Exclusion,
     RankedFramework,
     Reason,
@@ -373,7 +373,7 @@ def recommend(
         caveats=[],
     )
     if measurements is not None:
-        from advisor.calibration import calibrate  # noqa: PLC0415 - only needed with data
+        from advisor.calibration import calibrate
 
         calibrated, calibration = calibrate(requirements, measurements, priors, eligible)
     calibration_caveats = _calibration_caveats(calibration)

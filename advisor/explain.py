@@ -9,10 +9,17 @@ from advisor.recommendation import ClaimEvidence, Recommendation
 
 
 def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:
-    sources = [f"[{r.label}]({r.url})" if markdown and r.url else (r.url or r.label) for r in claim.references]
+    sources = [
+        f"[{r.label}]({r.url})" if markdown and r.url else (r.url or r.label)
+        for r in claim.references
+    ]
     if claim.source is not None:
         sources.insert(0, claim.source.label)
-    verdict = "" if claim.verdict.value == "holds" else f" [{claim.verdict.value.upper()}: {claim.correction}]"
+    verdict = (
+        ""
+        if claim.verdict.value == "holds"
+        else f" [{claim.verdict.value.upper()}: {claim.correction}]"
+    )
     return f"{claim.text}{verdict} — {'; '.join(sources)}"
 
 
@@ -34,8 +41,10 @@ def explain(rec: Recommendation, framework: Framework, fmt: str = "text") -> str
     out.append("")
     rules = {ev.rule: ev for ev in entry.evidence}
     for c in entry.criteria:
-        title = (f"{LABELS[c.criterion]}: {c.score:.2f}/5 x weight {c.weight:.2f} = "
-                 f"{c.contribution:.1f} points")
+        title = (
+            f"{LABELS[c.criterion]}: {c.score:.2f}/5 x weight {c.weight:.2f} = "
+            f"{c.contribution:.1f} points"
+        )
         out.append(f"## {title}" if markdown else title)
         base = f"prior {c.prior:.2f}"
         if c.calibrated is not None:
@@ -43,7 +52,7 @@ def explain(rec: Recommendation, framework: Framework, fmt: str = "text") -> str
         out.append(f"{bullet}{base}")
         for claim_id in c.prior_claims:
             claim = kb.claims[claim_id]
-            from advisor.engine import claim_evidence  # noqa: PLC0415
+            from advisor.engine import claim_evidence
 
             out.append(f"{sub}{_claim_line(claim_evidence(claim, kb), markdown)}")
         for adj in c.adjustments:

@@ -203,7 +203,9 @@ class Effect(_Data):
             ]
         )
         if kinds != 1:
-            raise ValueError("an effect is exactly one of: delta, level, relevance, exclude, caveat")
+            raise ValueError(
+                "an effect is exactly one of: delta, level, relevance, exclude, caveat"
+            )
         if self.relevance is not None:
             if self.criterion is None or self.framework is not None:
                 raise ValueError("a relevance effect names a criterion and no framework")
@@ -301,7 +303,9 @@ def _items(files: Mapping[str, Mapping[str, Any]], key: str) -> list[tuple[str, 
     for name, table in files.items():
         unknown = set(table) - {key}
         if unknown:
-            raise KnowledgeError(f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [[{key}]]")
+            raise KnowledgeError(
+                f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [[{key}]]"
+            )
         for item in table.get(key, []):
             if not isinstance(item, dict):
                 raise KnowledgeError(f"{name}: every [[{key}]] entry must be a table")
@@ -350,7 +354,9 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     for name, raw in _items(tables.get("claims", {}), "claim"):
         claim = _parse(Claim, name, "claim", raw)
         if claim.id in claims:
-            raise KnowledgeError(f"{name}: claim '{claim.id}' is defined twice (also in {claim_files[claim.id]})")
+            raise KnowledgeError(
+                f"{name}: claim '{claim.id}' is defined twice (also in {claim_files[claim.id]})"
+            )
         if claim.source and claim.source.seed not in seeds:
             raise KnowledgeError(f"{name}: claim '{claim.id}': unknown seed '{claim.source.seed}'")
         for ref in claim.references:
@@ -375,7 +381,9 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         profile = _parse(FrameworkProfile, name, "framework", raw)
         check_claims(name, "framework", profile.id.value, profile.lifecycle_claims)
         for caveat in profile.standing_caveats:
-            check_claims(name, f"framework '{profile.id}' caveat", "standing_caveats", caveat.claims)
+            check_claims(
+                name, f"framework '{profile.id}' caveat", "standing_caveats", caveat.claims
+            )
         for criterion, prior in profile.priors.items():
             check_claims(name, f"framework '{profile.id}' prior", criterion.value, prior.claims)
         frameworks[profile.id] = profile

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from advisor.knowledge import Knowledge, KnowledgeError, build_knowledge
 

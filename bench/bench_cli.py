@@ -36,8 +36,12 @@ def main() -> None:
     cli_s = _cold(["-m", "advisor", "recommend", "--answers", example, "--no-calibrate"])
     cli_cal_s = _cold(["-m", "advisor", "recommend", "--answers", example])
     print(f"import pydantic (reference)        {pydantic_s * 1000:7.1f} ms")
-    print(f"advisor recommend --no-calibrate   {cli_s * 1000:7.1f} ms  ratio {cli_s / pydantic_s:.2f}x (target <= 3x)")
-    print(f"advisor recommend (reads store)    {cli_cal_s * 1000:7.1f} ms  ratio {cli_cal_s / pydantic_s:.2f}x")
+    print(
+        f"advisor recommend --no-calibrate   {cli_s * 1000:7.1f} ms  ratio {cli_s / pydantic_s:.2f}x (target <= 3x)"
+    )
+    print(
+        f"advisor recommend (reads store)    {cli_cal_s * 1000:7.1f} ms  ratio {cli_cal_s / pydantic_s:.2f}x"
+    )
 
     sys.path.insert(0, str(ROOT))
     from advisor.answers import read_answers
@@ -57,7 +61,9 @@ def main() -> None:
         recommend(requirements)
     rate = n / (time.perf_counter() - start)
     print(f"Requirements validation (reference) {validate_rate:9.0f} /s")
-    print(f"recommend() in-process              {rate:9.0f} /s  ratio {rate / validate_rate:.3f} (target >= 2,000/s)")
+    print(
+        f"recommend() in-process              {rate:9.0f} /s  ratio {rate / validate_rate:.3f} (target >= 2,000/s)"
+    )
 
 
 if __name__ == "__main__":

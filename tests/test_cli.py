@@ -15,7 +15,12 @@ from tests.conftest import ROOT
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "advisor", *args],
-        cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -28,7 +33,14 @@ def test_recommend_text_names_the_top_pick_reasons_and_caveats() -> None:
 
 
 def test_recommend_json_carries_the_contract() -> None:
-    result = run("recommend", "--answers", "examples/nlp-research-lab.toml", "--format", "json", "--no-calibrate")
+    result = run(
+        "recommend",
+        "--answers",
+        "examples/nlp-research-lab.toml",
+        "--format",
+        "json",
+        "--no-calibrate",
+    )
     data = json.loads(result.stdout)
     assert data["top_pick"] == "pytorch"
     first = data["ranking"][0]
@@ -40,7 +52,14 @@ def test_recommend_json_carries_the_contract() -> None:
 
 
 def test_recommend_markdown_is_a_report() -> None:
-    result = run("recommend", "--answers", "examples/legacy-mxnet-service.toml", "--format", "markdown", "--no-calibrate")
+    result = run(
+        "recommend",
+        "--answers",
+        "examples/legacy-mxnet-service.toml",
+        "--format",
+        "markdown",
+        "--no-calibrate",
+    )
     assert result.stdout.startswith("# Deep-learning framework recommendation")
     assert "| Rank | Framework |" in result.stdout
     assert "](https://" in result.stdout
@@ -48,16 +67,34 @@ def test_recommend_markdown_is_a_report() -> None:
 
 
 def test_flags_answer_a_quick_question_without_a_file() -> None:
-    result = run("recommend", "--task", "computer_vision", "--deploy", "mobile", "--exclude", "tensorflow",
-                 "--format", "json", "--no-calibrate")
+    result = run(
+        "recommend",
+        "--task",
+        "computer_vision",
+        "--deploy",
+        "mobile",
+        "--exclude",
+        "tensorflow",
+        "--format",
+        "json",
+        "--no-calibrate",
+    )
     data = json.loads(result.stdout)
     assert data["top_pick"] == "pytorch"
     assert data["requirements"]["deployment"]["targets"] == ["mobile"]
 
 
 def test_flags_override_the_answers_file() -> None:
-    result = run("recommend", "--answers", "examples/nlp-research-lab.toml", "--priority", "ecosystem=0",
-                 "--format", "json", "--no-calibrate")
+    result = run(
+        "recommend",
+        "--answers",
+        "examples/nlp-research-lab.toml",
+        "--priority",
+        "ecosystem=0",
+        "--format",
+        "json",
+        "--no-calibrate",
+    )
     assert json.loads(result.stdout)["requirements"]["priorities"]["ecosystem"] == 0
 
 
@@ -72,14 +109,24 @@ def test_answers_from_stdin_as_json() -> None:
     [
         ('[project]\ntasks = ["nlp"]\ncolour = "red"\n', ".toml", "project.colour: unknown field"),
         ('[project]\ntasks = "nlp"\n', ".toml", "project.tasks"),
-        ('[project]\ntasks = ["nlp"]\n[priorities]\necosystem = 9\n', ".toml", "priorities.ecosystem: 9 is out of range (allowed: 0 to 5)"),
-        ('[project]\ntasks = ["poetry"]\n', ".toml", "project.tasks[0]: 'poetry' is not allowed (allowed: computer_vision"),
+        (
+            '[project]\ntasks = ["nlp"]\n[priorities]\necosystem = 9\n',
+            ".toml",
+            "priorities.ecosystem: 9 is out of range (allowed: 0 to 5)",
+        ),
+        (
+            '[project]\ntasks = ["poetry"]\n',
+            ".toml",
+            "project.tasks[0]: 'poetry' is not allowed (allowed: computer_vision",
+        ),
         ('[project]\ntasks = ["nlp"\n', ".toml", "invalid TOML"),
         ('{"project": {"tasks": ["nlp"]}', ".json", "invalid JSON"),
         ('[deployment]\ntargets = ["mobile"]\n', ".toml", "project: required, but missing"),
     ],
 )
-def test_bad_answers_give_one_line_and_exit_2(tmp_path: Path, content: str, suffix: str, fragment: str) -> None:
+def test_bad_answers_give_one_line_and_exit_2(
+    tmp_path: Path, content: str, suffix: str, fragment: str
+) -> None:
     path = tmp_path / f"answers{suffix}"
     path.write_text(content, encoding="utf-8")
     result = run("recommend", "--answers", str(path), "--no-calibrate")
@@ -94,15 +141,24 @@ def test_bad_answers_give_one_line_and_exit_2(tmp_path: Path, content: str, suff
 
 def test_missing_file_and_bad_flag_value() -> None:
     result = run("recommend", "--answers", "nowhere.toml")
-    assert result.returncode == 2 and result.stderr.strip() == "advisor: error: nowhere.toml: file not found"
+    assert (
+        result.returncode == 2
+        and result.stderr.strip() == "advisor: error: nowhere.toml: file not found"
+    )
     result = run("recommend", "--task", "nlp", "--priority", "speed=5")
-    assert result.returncode == 2 and "--priority" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2
+        and "--priority" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     result = run("recommend", "--deploy", "mobile")
     assert result.returncode == 2 and "--task" in result.stderr
 
 
 def test_explain_shows_the_full_trail() -> None:
-    result = run("explain", "tensorflow", "--answers", "examples/web-tabular-widget.toml", "--no-calibrate")
+    result = run(
+        "explain", "tensorflow", "--answers", "examples/web-tabular-widget.toml", "--no-calibrate"
+    )
     assert result.returncode == 0, result.stderr
     assert "Deployment:" in result.stdout and "by rule deploy-browser" in result.stdout
     assert "https://www.tensorflow.org/js" in result.stdout

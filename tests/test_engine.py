@@ -26,7 +26,9 @@ def test_examples_get_the_practitioners_verdict(path: Path) -> None:
     expected = EXPECTED[path.stem]
     rec = recommend(load_answers(str(path)))
     assert rec.top_pick is not None
-    assert rec.top_pick.value in expected["top"], [(e.framework.value, e.score) for e in rec.ranking]
+    assert rec.top_pick.value in expected["top"], [
+        (e.framework.value, e.score) for e in rec.ranking
+    ]
     excluded = {e.framework.value for e in rec.excluded}
     assert set(expected.get("excluded", [])) <= excluded
     if "caveat" in expected:
@@ -49,9 +51,13 @@ def test_changing_a_priority_changes_the_winner_when_criteria_disagree() -> None
         "hardware": {"accelerators": ["cpu"]},
         "team": {"languages": ["python"]},
     }
-    deploy_first = recommend(_requirements(**base, priorities={"deployment": 5, "development_speed": 1}))
+    deploy_first = recommend(
+        _requirements(**base, priorities={"deployment": 5, "development_speed": 1})
+    )
     assert deploy_first.top_pick is Framework.TENSORFLOW
-    dev_first = recommend(_requirements(**base, priorities={"deployment": 0, "development_speed": 5, "ecosystem": 5}))
+    dev_first = recommend(
+        _requirements(**base, priorities={"deployment": 0, "development_speed": 5, "ecosystem": 5})
+    )
     assert dev_first.top_pick is Framework.PYTORCH
 
 
@@ -75,20 +81,30 @@ def test_constraints_exclude_and_require_maintained() -> None:
     rec = recommend(_requirements(project={"tasks": ["nlp"]}, constraints={"exclude": ["pytorch"]}))
     assert [e.framework for e in rec.excluded] == [Framework.PYTORCH]
     assert Framework.PYTORCH not in [e.framework for e in rec.ranking]
-    rec = recommend(_requirements(project={"tasks": ["nlp"]}, constraints={"require_maintained": True}))
+    rec = recommend(
+        _requirements(project={"tasks": ["nlp"]}, constraints={"require_maintained": True})
+    )
     assert Framework.MXNET in [e.framework for e in rec.excluded]
     assert "retired" in " ".join(rec.excluded[0].reasons).lower()
 
 
 def test_everything_excluded_gives_an_empty_ranking() -> None:
-    rec = recommend(_requirements(project={"tasks": ["nlp"]},
-                                  constraints={"exclude": ["pytorch", "tensorflow", "mxnet"]}))
+    rec = recommend(
+        _requirements(
+            project={"tasks": ["nlp"]}, constraints={"exclude": ["pytorch", "tensorflow", "mxnet"]}
+        )
+    )
     assert rec.ranking == [] and rec.top_pick is None and len(rec.excluded) == 3
 
 
 def test_weights_follow_priorities_and_relevance() -> None:
-    rec = recommend(_requirements(project={"tasks": ["nlp"]}, deployment={"targets": ["none"]},
-                                  priorities={"deployment": 4, "ecosystem": 0}))
+    rec = recommend(
+        _requirements(
+            project={"tasks": ["nlp"]},
+            deployment={"targets": ["none"]},
+            priorities={"deployment": 4, "ecosystem": 0},
+        )
+    )
     weights = {c.criterion: c.weight for c in rec.ranking[0].criteria}
     assert weights[Criterion.DEPLOYMENT] == pytest.approx(4 * 0.25)  # deploys nowhere
     assert weights[Criterion.ECOSYSTEM] == 0

@@ -16,7 +16,9 @@ REQUIRED_SECTIONS = ("2", "3.3", "3.4", "6", "9")
 
 
 @pytest.mark.parametrize("seed_id", ["000", "003"])
-def test_every_item_of_the_required_seed_sections_has_a_claim(knowledge: Knowledge, seed_id: str) -> None:
+def test_every_item_of_the_required_seed_sections_has_a_claim(
+    knowledge: Knowledge, seed_id: str
+) -> None:
     seed = knowledge.seeds[seed_id]
     items = parse_items((SEEDS / seed.file).read_text(encoding="utf-8"))
     required = [item for section in REQUIRED_SECTIONS for item in items_under(items, section)]
@@ -26,7 +28,9 @@ def test_every_item_of_the_required_seed_sections_has_a_claim(knowledge: Knowled
         for c in knowledge.claims.values()
         if c.source is not None and c.source.seed == seed_id
     }
-    missing = [(i.section, i.number, i.text[:40]) for i in required if (i.section, i.number) not in covered]
+    missing = [
+        (i.section, i.number, i.text[:40]) for i in required if (i.section, i.number) not in covered
+    ]
     assert not missing, f"seed {seed_id} items without a claim: {missing}"
 
 
@@ -34,7 +38,9 @@ def test_seed_claims_point_at_items_that_exist(knowledge: Knowledge) -> None:
     for claim in knowledge.claims.values():
         if claim.source is None:
             continue
-        items = parse_items((SEEDS / knowledge.seeds[claim.source.seed].file).read_text(encoding="utf-8"))
+        items = parse_items(
+            (SEEDS / knowledge.seeds[claim.source.seed].file).read_text(encoding="utf-8")
+        )
         numbers = [i.number for i in items.get(claim.source.section, [])]
         assert claim.source.item in numbers, f"{claim.id} cites a missing item"
 
@@ -50,13 +56,17 @@ def test_outdated_and_wrong_claims_carry_a_sourced_correction(knowledge: Knowled
 def test_known_seed_errors_are_marked(knowledge: Knowledge) -> None:
     """The articles' best-known errors must not survive as 'holds'."""
     distributed = [
-        c for c in knowledge.claims.values()
-        if c.source and "pytorch" in [f.value for f in c.frameworks]
-        and "distributed" in c.text.lower() and c.kind.value == "con"
+        c
+        for c in knowledge.claims.values()
+        if c.source
+        and "pytorch" in [f.value for f in c.frameworks]
+        and "distributed" in c.text.lower()
+        and c.kind.value == "con"
     ]
     assert distributed and all(c.verdict is Verdict.WRONG for c in distributed)
     mxnet_pros = [
-        c for c in knowledge.claims.values()
+        c
+        for c in knowledge.claims.values()
         if c.source and [f.value for f in c.frameworks] == ["mxnet"] and c.kind.value == "pro"
     ]
     assert mxnet_pros and all(c.verdict is not Verdict.HOLDS for c in mxnet_pros)
@@ -81,10 +91,15 @@ def _copy_knowledge(tmp_path: Path) -> Path:
         ('when = { field = "deployment.target", contains = "mobile" }', "deployment.target"),
         ('when = { field = "deployment.targets", contains = "smartwatch" }', "smartwatch"),
         ('when = { field = "project.stage", contains = "research" }', "project.stage"),
-        ('when = { field = "hardware.os", contains = "linux" }\nclaims = ["no-such-claim"]', "no-such-claim"),
+        (
+            'when = { field = "hardware.os", contains = "linux" }\nclaims = ["no-such-claim"]',
+            "no-such-claim",
+        ),
     ],
 )
-def test_a_bad_rule_fails_at_load_naming_file_and_rule(tmp_path: Path, rule: str, message: str) -> None:
+def test_a_bad_rule_fails_at_load_naming_file_and_rule(
+    tmp_path: Path, rule: str, message: str
+) -> None:
     root = _copy_knowledge(tmp_path)
     claims_line = "" if "claims" in rule else 'claims = ["fact-litert"]\n'
     (root / "rules" / "broken.toml").write_text(
@@ -110,4 +125,8 @@ def test_malformed_toml_names_the_file_and_line(tmp_path: Path) -> None:
 
 def test_per_framework_rules_expand_to_one_rule_each(knowledge: Knowledge) -> None:
     ids = {compiled.rule.id for compiled in knowledge.rules}
-    assert {"existing-codebase:tensorflow", "existing-codebase:pytorch", "existing-codebase:mxnet"} <= ids
+    assert {
+        "existing-codebase:tensorflow",
+        "existing-codebase:pytorch",
+        "existing-codebase:mxnet",
+    } <= ids

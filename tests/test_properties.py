@@ -25,7 +25,9 @@ def _strategy_for(annotation: Any, name: str) -> st.SearchStrategy[Any]:
         values = [m.value for m in item]
         if item is Target:
             values = [v for v in values if v != "none"]
-            return st.one_of(st.just(["none"]), st.lists(st.sampled_from(values), min_size=1, max_size=4))
+            return st.one_of(
+                st.just(["none"]), st.lists(st.sampled_from(values), min_size=1, max_size=4)
+            )
         min_size = 0 if name == "exclude" else 1
         return st.lists(st.sampled_from(values), min_size=min_size, max_size=4)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
@@ -40,8 +42,14 @@ def _strategy_for(annotation: Any, name: str) -> st.SearchStrategy[Any]:
 
 
 def _model_strategy(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
-    required = {n: _strategy_for(f.annotation, n) for n, f in model.model_fields.items() if f.is_required()}
-    optional = {n: _strategy_for(f.annotation, n) for n, f in model.model_fields.items() if not f.is_required()}
+    required = {
+        n: _strategy_for(f.annotation, n) for n, f in model.model_fields.items() if f.is_required()
+    }
+    optional = {
+        n: _strategy_for(f.annotation, n)
+        for n, f in model.model_fields.items()
+        if not f.is_required()
+    }
     return st.fixed_dictionaries(required, optional=optional)
 
 
@@ -71,13 +79,27 @@ def _corrupt(data: dict[str, Any], path: list[str], value: Any) -> dict[str, Any
     return data
 
 
-JUNK = st.one_of(st.text(max_size=8), st.integers(-10, 20), st.floats(allow_nan=False), st.none(),
-                 st.lists(st.integers(), max_size=2))
-PATHS = st.sampled_from([
-    ["project", "tasks"], ["project", "stage"], ["project", "model_size"], ["deployment", "targets"],
-    ["hardware", "scale"], ["priorities", "ecosystem"], ["team", "experience", "mxnet"],
-    ["constraints", "require_maintained"], ["project", "unknown_field"], ["surprise"],
-])
+JUNK = st.one_of(
+    st.text(max_size=8),
+    st.integers(-10, 20),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+PATHS = st.sampled_from(
+    [
+        ["project", "tasks"],
+        ["project", "stage"],
+        ["project", "model_size"],
+        ["deployment", "targets"],
+        ["hardware", "scale"],
+        ["priorities", "ecosystem"],
+        ["team", "experience", "mxnet"],
+        ["constraints", "require_maintained"],
+        ["project", "unknown_field"],
+        ["surprise"],
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

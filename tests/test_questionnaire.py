@@ -45,6 +45,12 @@ def test_repeated_answers_are_deduplicated_in_order() -> None:
 def test_json_schema_names_every_section() -> None:
     schema = Requirements.model_json_schema()
     assert set(schema["properties"]) >= {
-        "schema_version", "project", "deployment", "hardware", "team", "priorities", "constraints"
+        "schema_version",
+        "project",
+        "deployment",
+        "hardware",
+        "team",
+        "priorities",
+        "constraints",
     }
     assert schema["required"] == ["project"]

@@ -19,7 +19,9 @@ def _framework_section(entry: RankedFramework) -> list[str]:
     out.append("| Criterion | Score (0-5) | Weight | Points |")
     out.append("|---|---:|---:|---:|")
     for c in entry.criteria:
-        out.append(f"| {LABELS[c.criterion]} | {c.score:.2f} | {c.weight:.2f} | {c.contribution:.1f} |")
+        out.append(
+            f"| {LABELS[c.criterion]} | {c.score:.2f} | {c.weight:.2f} | {c.contribution:.1f} |"
+        )
     out.append("")
     if entry.reasons:
         out.append("**Strongest reasons**")
@@ -37,7 +39,9 @@ def _framework_section(entry: RankedFramework) -> list[str]:
         out.append("<details><summary>Rules that fired</summary>")
         out.append("")
         for ev in entry.evidence:
-            out.append(f"- `{ev.rule}` ({', '.join(ev.effects)}; {ev.impact:+.1f} pts): {ev.rationale}")
+            out.append(
+                f"- `{ev.rule}` ({', '.join(ev.effects)}; {ev.impact:+.1f} pts): {ev.rationale}"
+            )
             for claim in ev.claims:
                 out.append(f"  - {claim.text} — {_link(claim)}")
         out.append("")
@@ -53,7 +57,11 @@ def render(report: Report) -> str:
     out.append("")
     if rec.ranking:
         top = rec.ranking[0]
-        margin = f", {rec.margin:.1f} points ahead of {rec.ranking[1].name}" if rec.margin is not None else ""
+        margin = (
+            f", {rec.margin:.1f} points ahead of {rec.ranking[1].name}"
+            if rec.margin is not None
+            else ""
+        )
         out.append(f"**Top pick: {top.name} {top.version}** ({top.score:.1f}/100{margin})")
     else:
         out.append("**No framework is eligible**: every one was excluded.")
@@ -61,7 +69,9 @@ def render(report: Report) -> str:
     out.append("| Rank | Framework | Score | Lifecycle |")
     out.append("|---:|---|---:|---|")
     for entry in rec.ranking:
-        out.append(f"| {entry.rank} | {entry.name} {entry.version} | {entry.score:.1f} | {entry.lifecycle} |")
+        out.append(
+            f"| {entry.rank} | {entry.name} {entry.version} | {entry.score:.1f} | {entry.lifecycle} |"
+        )
     for excluded in rec.excluded:
         out.append(f"| – | {excluded.name} | excluded | {'; '.join(excluded.reasons)} |")
     out.append("")
@@ -75,8 +85,12 @@ def render(report: Report) -> str:
     out.append(f"{'Used' if cal.used else 'Not used'}: {cal.reason}")
     out.append("")
     for fc in cal.frameworks:
-        changes = ", ".join(f"{c.value} {fc.prior[c]:.2f} → {fc.calibrated[c]:.2f}" for c in fc.calibrated)
-        out.append(f"- {fc.framework.value}: {changes} (confidence {fc.confidence:.2f}, data from {fc.measured_at})")
+        changes = ", ".join(
+            f"{c.value} {fc.prior[c]:.2f} → {fc.calibrated[c]:.2f}" for c in fc.calibrated
+        )
+        out.append(
+            f"- {fc.framework.value}: {changes} (confidence {fc.confidence:.2f}, data from {fc.measured_at})"
+        )
     out.extend(f"- ⚠️ {c}" for c in cal.caveats)
     out.append("")
     for name, extra in report.extras.items():
@@ -87,14 +101,18 @@ def render(report: Report) -> str:
             out.extend(lines())
         elif isinstance(extra, list):
             for item in extra:
-                item_lines = getattr(item, "markdown_lines", None) or getattr(item, "text_lines", None)
+                item_lines = getattr(item, "markdown_lines", None) or getattr(
+                    item, "text_lines", None
+                )
                 out.extend(item_lines() if callable(item_lines) else [f"- {item}"])
         out.append("")
     if rec.overrides:
         out.append("## Seed-article claims this advice overrides")
         out.append("")
         for claim in rec.overrides:
-            out.append(f"- **{claim.verdict.value}** — {claim.text} ({claim.source.label if claim.source else claim.id})")
+            out.append(
+                f"- **{claim.verdict.value}** — {claim.text} ({claim.source.label if claim.source else claim.id})"
+            )
             if claim.correction:
                 out.append(f"  - Today: {claim.correction} — {_link(claim)}")
         out.append("")

@@ -9,9 +9,12 @@ from advisor.recommendation import Recommendation
 def _table(rec: Recommendation) -> list[str]:
     criteria = [c.criterion for c in rec.ranking[0].criteria] if rec.ranking else []
     head = f" #  {'Framework':<13}{'Score':>6}  " + " ".join(f"{SHORT[c]:>4}" for c in criteria)
-    weights = f"    {'weight':<13}{'':>6}  " + " ".join(
-        f"{c.weight:>4.1f}" for c in rec.ranking[0].criteria
-    ) if rec.ranking else ""
+    weights = (
+        f"    {'weight':<13}{'':>6}  "
+        + " ".join(f"{c.weight:>4.1f}" for c in rec.ranking[0].criteria)
+        if rec.ranking
+        else ""
+    )
     lines = [head, weights]
     for entry in rec.ranking:
         scores = " ".join(f"{c.score:>4.1f}" for c in entry.criteria)
@@ -32,7 +35,9 @@ def render(report: Report) -> str:
         out.append(f"Top pick: {top.name} {top.version} ({top.score:.1f}/100{lead})")
         out.append("")
         out.extend(_table(rec))
-        out.append("    scores 0-5 per criterion; weight = your priority x relevance (task fit fixed)")
+        out.append(
+            "    scores 0-5 per criterion; weight = your priority x relevance (task fit fixed)"
+        )
         if top.reasons:
             out.append("")
             out.append(f"Why {top.name}:")
