@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from advisor.criteria import LABELS
+from advisor.engine import claim_evidence
 from advisor.knowledge_files import default_knowledge
 from advisor.questionnaire import Framework
 from advisor.recommendation import ClaimEvidence, Recommendation
@@ -51,15 +52,12 @@ def explain(rec: Recommendation, framework: Framework, fmt: str = "text") -> str
             base += f", calibrated by measurements to {c.calibrated:.2f}"
         out.append(f"{bullet}{base}")
         for claim_id in c.prior_claims:
-            claim = kb.claims[claim_id]
-            from advisor.engine import claim_evidence
-
-            out.append(f"{sub}{_claim_line(claim_evidence(claim, kb), markdown)}")
+            out.append(f"{sub}{_claim_line(claim_evidence(kb.claims[claim_id], kb), markdown)}")
         for adj in c.adjustments:
             ev = rules.get(adj.rule)
             out.append(f"{bullet}{adj.delta:+.2f} by rule {adj.rule}: {ev.rationale if ev else ''}")
-            for claim in ev.claims if ev else []:
-                out.append(f"{sub}{_claim_line(claim, markdown)}")
+            for evidence_claim in ev.claims if ev else []:
+                out.append(f"{sub}{_claim_line(evidence_claim, markdown)}")
         out.append("")
     if entry.caveats:
         out.append("## Caveats" if markdown else "Caveats:")

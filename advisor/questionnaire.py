@@ -19,7 +19,7 @@ class Choice(str, Enum):
     """An enum whose members print as their plain value."""
 
     def __str__(self) -> str:
-        return self.value
+        return str(self.value)
 
 
 class Framework(Choice):
@@ -281,7 +281,7 @@ class Requirements(Section):
     )
 
     schema_version: Literal[1] = Field(
-        SCHEMA_VERSION, description="Version of this questionnaire format; only 1 exists."
+        1, description="Version of this questionnaire format; only 1 exists."
     )
     project: Project
     deployment: Deployment = Field(default_factory=Deployment)
