@@ -214,15 +214,17 @@ def _figures(
         else:
             best = min(values.values())
             relative = {fw: best / value for fw, value in values.items()}
-        figures.append(_Figure(
-            probe=probe,
-            params=dict(first.params),
-            family=family,
-            unit=first.unit,
-            weight=family_weight / per_family[family],
-            values=group,
-            relative=relative,
-        ))
+        figures.append(
+            _Figure(
+                probe=probe,
+                params=dict(first.params),
+                family=family,
+                unit=first.unit,
+                weight=family_weight / per_family[family],
+                values=group,
+                relative=relative,
+            )
+        )
     return figures
 
 
@@ -238,9 +240,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
-def _hardware_factor(
-    devices: set[str], requirements: Requirements
-) -> tuple[float, str | None]:
+def _hardware_factor(devices: set[str], requirements: Requirements) -> tuple[float, str | None]:
     declared = set(requirements.hardware.accelerators)
     probed = {DEVICE_ACCELERATOR.get(device) for device in devices} - {None}
     matched = probed & declared
@@ -250,8 +250,8 @@ def _hardware_factor(
         return MISMATCH_FACTOR, (
             f"Probes ran on {shown_devices}, but you declare {shown_declared}: measured runtime "
             f"and memory say little about that hardware, so they count for little "
-            f"(confidence x{MISMATCH_FACTOR}). Run `advisor probe --device cuda` on a machine "
-            "like yours to calibrate for it."
+            f"(confidence x{MISMATCH_FACTOR}). Re-run `advisor probe` on the hardware you will "
+            "use (`--device cuda` for NVIDIA GPUs) to calibrate for it."
         )
     if declared - matched:
         others = ", ".join(a.value for a in requirements.hardware.accelerators if a not in matched)
@@ -330,9 +330,13 @@ def _current(records: Sequence[ProbeRecord]) -> list[ProbeRecord]:
             moment = _utc(record.measured_at)
             newest_ok[record.framework] = max(moment, newest_ok.get(record.framework, moment))
     return [
-        r for r in records
-        if not (r.probe == FRAMEWORK_PROBE and r.framework in newest_ok
-                and _utc(r.measured_at) < newest_ok[r.framework])
+        r
+        for r in records
+        if not (
+            r.probe == FRAMEWORK_PROBE
+            and r.framework in newest_ok
+            and _utc(r.measured_at) < newest_ok[r.framework]
+        )
     ]
 
 
@@ -483,7 +487,11 @@ def calibrate(
             )
             continue
         account, notes = _blend(
-            fw, mine, prior=prior, as_of=as_of, hardware_factor=hardware_factor,
+            fw,
+            mine,
+            prior=prior,
+            as_of=as_of,
+            hardware_factor=hardware_factor,
             total_weight=total_weight,
         )
         caveats.extend(notes)

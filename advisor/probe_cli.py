@@ -46,32 +46,79 @@ def add_probe_parser(subparsers: Any) -> None:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("probing")
-    run.add_argument("--framework", action="append", choices=FRAMEWORK_CHOICES,
-                     help="probe only this framework (repeatable; default: all three)")
-    run.add_argument("--suite", choices=SUITES, default="quick",
-                     help="tiny (seconds), quick (default, about a minute per framework) or full")
-    run.add_argument("--probe", action="append", metavar="NAME",
-                     help="run only this probe (repeatable)")
-    run.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                     help="where to probe; auto means cpu (default), cuda must be asked for")
-    run.add_argument("--threads", type=_positive_int, metavar="N",
-                     help="threads per framework (default: [probes] threads in advisor.toml, "
-                     "else the usable CPUs, at most 8)")
-    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
-                     help="per-probe time limit (default: [probes] timeout, else 120)")
-    run.add_argument("--python", action="append", default=[], metavar="FRAMEWORK=PATH",
-                     help="interpreter for a framework's worker, e.g. mxnet=.venv-mxnet/bin/python")
+    run.add_argument(
+        "--framework",
+        action="append",
+        choices=FRAMEWORK_CHOICES,
+        help="probe only this framework (repeatable; default: all three)",
+    )
+    run.add_argument(
+        "--suite",
+        choices=SUITES,
+        default="quick",
+        help="tiny (seconds), quick (default, about a minute per framework) or full",
+    )
+    run.add_argument(
+        "--probe", action="append", metavar="NAME", help="run only this probe (repeatable)"
+    )
+    run.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where to probe; auto means cpu (default), cuda must be asked for",
+    )
+    run.add_argument(
+        "--threads",
+        type=_positive_int,
+        metavar="N",
+        help="threads per framework (default: [probes] threads in advisor.toml, "
+        "else the usable CPUs, at most 8)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="per-probe time limit (default: [probes] timeout, else 120)",
+    )
+    run.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="FRAMEWORK=PATH",
+        help="interpreter for a framework's worker, e.g. mxnet=.venv-mxnet/bin/python",
+    )
+    # for tests of this command: run a fake worker module from another folder
+    run.add_argument("--worker-module", help=argparse.SUPPRESS)
+    run.add_argument("--worker-root", help=argparse.SUPPRESS)
     store = parser.add_argument_group("results")
-    store.add_argument("--store", metavar="PATH",
-                       help="probe store (default: $ADVISOR_STORE, else the user cache folder)")
-    store.add_argument("--show", action="store_true",
-                       help="print the stored results (newest per probe) instead of probing")
-    store.add_argument("--format", choices=("text", "json"), default="text",
-                       help="text table or a JSON list of records (default text)")
-    store.add_argument("--export", metavar="FILE", dest="export_file",
-                       help="write every stored record to FILE as JSON")
-    store.add_argument("--import", metavar="FILE", dest="import_file",
-                       help="add the records of an exported FILE (repeat imports add nothing)")
+    store.add_argument(
+        "--store",
+        metavar="PATH",
+        help="probe store (default: $ADVISOR_STORE, else the user cache folder)",
+    )
+    store.add_argument(
+        "--show",
+        action="store_true",
+        help="print the stored results (newest per probe) instead of probing",
+    )
+    store.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text table or a JSON list of records (default text)",
+    )
+    store.add_argument(
+        "--export",
+        metavar="FILE",
+        dest="export_file",
+        help="write every stored record to FILE as JSON",
+    )
+    store.add_argument(
+        "--import",
+        metavar="FILE",
+        dest="import_file",
+        help="add the records of an exported FILE (repeat imports add nothing)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -89,7 +136,7 @@ def _positive_float(text: str) -> float:
 
 
 def store_path(arg: str | None) -> Path:
-    from probes.store import default_store_path  # noqa: PLC0415
+    from probes.store import default_store_path
 
     return Path(arg).expanduser() if arg else default_store_path()
 
@@ -99,14 +146,14 @@ def load_measurements(store_path: Path | None, now: datetime) -> Measurements | 
 
     Raises StoreError (one line) for a corrupt or too-new store; never creates a store.
     """
-    from probes.fingerprint import machine_fingerprint, machine_id  # noqa: PLC0415
-
-    from advisor.measurements import Measurements  # noqa: PLC0415
-    from probes.store import default_store_path, open_store  # noqa: PLC0415
+    from probes.store import default_store_path, open_store
 
     path = store_path if store_path is not None else default_store_path()
     if not path.exists():
         return None
+    from advisor.measurements import Measurements
+    from probes.fingerprint import machine_fingerprint, machine_id
+
     fingerprint = dict(machine_fingerprint())
     here = str(machine_id(fingerprint))
     with open_store(path, create=False) as store:
@@ -118,8 +165,8 @@ def load_measurements(store_path: Path | None, now: datetime) -> Measurements | 
 
 def run_probe(args: argparse.Namespace) -> int:
     """The `probe` command; problems are one line on stderr and exit code 2."""
-    from probes.config import ConfigError  # noqa: PLC0415
-    from probes.store import StoreError  # noqa: PLC0415
+    from probes.config import ConfigError
+    from probes.store import StoreError
 
     try:
         return _dispatch(args)
@@ -129,7 +176,7 @@ def run_probe(args: argparse.Namespace) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from probes.store import open_store  # noqa: PLC0415
+    from probes.store import open_store
 
     path = store_path(args.store)
     if args.import_file or args.export_file or args.show:
@@ -137,8 +184,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             with open_store(path) as store:
                 before = store.count()
                 added = store.import_json(Path(args.import_file))
-            print(f"imported {added} new record(s) into {path} "
-                  f"({before + added} stored)", file=sys.stderr)
+            print(
+                f"imported {added} new record(s) into {path} ({before + added} stored)",
+                file=sys.stderr,
+            )
         if args.export_file:
             with open_store(path, create=False) as store:
                 count = store.export_json(Path(args.export_file))
@@ -151,7 +200,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _stored(path: Path) -> list[ProbeRecord]:
     """The newest record per probe; an absent store shows as empty (and is not created)."""
-    from probes.store import open_store  # noqa: PLC0415
+    from probes.store import open_store
 
     if not path.exists():
         return []
@@ -160,7 +209,7 @@ def _stored(path: Path) -> list[ProbeRecord]:
 
 
 def _probe(args: argparse.Namespace, path: Path) -> int:
-    from probes.config import (  # noqa: PLC0415
+    from probes.config import (
         DEFAULT_TIMEOUT_S,
         default_threads,
         find_config,
@@ -168,8 +217,8 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
         parse_python_overrides,
         resolve_interpreters,
     )
-    from probes.runner import RunOptions, run_probes  # noqa: PLC0415
-    from probes.store import open_store  # noqa: PLC0415
+    from probes.runner import PACKAGE_ROOT, WORKER_MODULE, RunOptions, run_probes
+    from probes.store import open_store
 
     overrides = parse_python_overrides(args.python)
     config = load_config(find_config())
@@ -181,13 +230,19 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
         threads=args.threads or config.threads or default_threads(),
         timeout_s=args.timeout or config.timeout_s or DEFAULT_TIMEOUT_S,
         probes=tuple(args.probe or ()),
+        worker_module=args.worker_module or WORKER_MODULE,
+        root=Path(args.worker_root).resolve() if args.worker_root else PACKAGE_ROOT,
     )
     if args.suite == "full":
-        print(f"The full suite runs the large sizes: expect several minutes per framework "
-              f"({len(frameworks)} framework(s), up to {options.timeout_s:g} s per probe). "
-              "Ctrl-C stops it and keeps what was measured.", file=sys.stderr)
+        print(
+            f"The full suite runs the large sizes: expect several minutes per framework "
+            f"({len(frameworks)} framework(s), up to {options.timeout_s:g} s per probe). "
+            "Ctrl-C stops it and keeps what was measured.",
+            file=sys.stderr,
+        )
     made: list[ProbeRecord] = []
     with open_store(path) as store, _Progress(sys.stderr) as progress:
+
         def keep(record: ProbeRecord) -> None:
             store.add([record])  # committed now: an interruption keeps it
             made.append(record)
@@ -196,8 +251,10 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
             run_probes(interpreters, options, on_record=keep, on_event=progress.event)
         except KeyboardInterrupt:
             progress.close()
-            print(f"\ninterrupted: the worker was stopped; {len(made)} record(s) kept in {path}",
-                  file=sys.stderr)
+            print(
+                f"\ninterrupted: the worker was stopped; {len(made)} record(s) kept in {path}",
+                file=sys.stderr,
+            )
             return EXIT_INTERRUPTED
     _print_records(made, args.format, sys.stdout, path)
     bad = [r for r in made if r.status.value in ("failed", "timeout", "missing")]
@@ -240,23 +297,53 @@ def _status(record: ProbeRecord) -> str:
 
 
 def table_rows(records: Sequence[ProbeRecord]) -> list[list[str]]:
-    rows = [["framework", "probe", "params", "figure", "spread", "status", "device", "version",
-             "machine", "when (UTC)"]]
-    ordered = sorted(records, key=lambda r: (r.machine_id, r.framework, r.probe,
-                                             json.dumps(r.params, sort_keys=True, default=str)))
+    rows = [
+        [
+            "framework",
+            "probe",
+            "params",
+            "figure",
+            "spread",
+            "status",
+            "device",
+            "version",
+            "machine",
+            "when (UTC)",
+        ]
+    ]
+    ordered = sorted(
+        records,
+        key=lambda r: (
+            r.machine_id,
+            r.framework,
+            r.probe,
+            json.dumps(r.params, sort_keys=True, default=str),
+        ),
+    )
     for r in ordered:
-        rows.append([
-            r.framework, r.probe, format_params(r.params), format_value(r), format_spread(r),
-            _status(r), str(r.params.get("device", "-")), _version(r), r.machine_id[:12] or "-",
-            r.measured_at.strftime("%Y-%m-%d %H:%M"),
-        ])
+        rows.append(
+            [
+                r.framework,
+                r.probe,
+                format_params(r.params),
+                format_value(r),
+                format_spread(r),
+                _status(r),
+                str(r.params.get("device", "-")),
+                _version(r),
+                r.machine_id[:12] or "-",
+                r.measured_at.strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
     return rows
 
 
 def render_table(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines) + "\n"
 
@@ -273,8 +360,9 @@ def _print_records(records: Sequence[ProbeRecord], fmt: str, out: TextIO, path: 
 
 def progress_line(record: ProbeRecord) -> str:
     """'tensorflow matmul n=512 ... 95.3 GFLOP/s' (or the status and its reason)."""
-    label = " ".join(part for part in (record.framework, record.probe,
-                                       format_params(record.params)) if part)
+    label = " ".join(
+        part for part in (record.framework, record.probe, format_params(record.params)) if part
+    )
     outcome = format_value(record) if record.status.value == "ok" else _status(record)
     return f"{label} ... {outcome}"
 
@@ -288,8 +376,8 @@ class _Progress:
         self._task: Any = None
         if stream.isatty():
             try:
-                from rich.console import Console  # noqa: PLC0415
-                from rich.progress import (  # noqa: PLC0415
+                from rich.console import Console
+                from rich.progress import (
                     BarColumn,
                     MofNCompleteColumn,
                     Progress,
@@ -300,9 +388,13 @@ class _Progress:
             except ImportError:
                 return
             self._bar = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(file=stream), transient=True,
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=stream),
+                transient=True,
             )
 
     def __enter__(self) -> _Progress:
@@ -325,7 +417,7 @@ class _Progress:
             print(text, file=self.stream, flush=True)
 
     def event(self, event: Event) -> None:
-        from probes.runner import (  # noqa: PLC0415
+        from probes.runner import (
             FrameworkStarted,
             ProbeStarted,
             RecordMade,
@@ -356,8 +448,9 @@ class _Progress:
 
     def _started(self, event: Any) -> None:
         if self._bar is not None and self._task is not None:
-            label = " ".join(p for p in (event.framework, event.probe,
-                                         format_params(event.params)) if p)
+            label = " ".join(
+                p for p in (event.framework, event.probe, format_params(event.params)) if p
+            )
             self._bar.update(self._task, description=label)
 
     def _done(self, record: ProbeRecord) -> None:

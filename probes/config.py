@@ -83,10 +83,10 @@ def find_config(cwd: Path | None = None, environ: Mapping[str, str] | None = Non
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        import tomllib  # noqa: PLC0415 - only when a config file exists
+        import tomllib
     except ModuleNotFoundError:  # Python 3.10
         try:
-            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]  # noqa: PLC0415
+            import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
         except ModuleNotFoundError:
             raise ConfigError(f"{path}: reading it needs Python 3.11+ or tomli") from None
     try:
@@ -128,12 +128,14 @@ def load_config(path: Path | None) -> ProbeConfig:
         interpreters[name] = Interpreter(str(_expand(value, base)), f"set by {path}")
 
     threads = probes.get("threads")
-    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool)
-                                or threads < 1):
+    if threads is not None and (
+        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+    ):
         raise ConfigError(f"{path}: [probes] threads must be a positive integer")
     timeout = probes.get("timeout")
-    if timeout is not None and (not isinstance(timeout, int | float) or isinstance(timeout, bool)
-                                or timeout <= 0):
+    if timeout is not None and (
+        not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
+    ):
         raise ConfigError(f"{path}: [probes] timeout must be a positive number of seconds")
     return ProbeConfig(
         path=path,

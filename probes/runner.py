@@ -153,7 +153,7 @@ def expected_probes(suite: str, framework: str) -> tuple[str, ...] | None:
 
 def host_fingerprint() -> tuple[dict[str, Any], str]:
     """This machine's fingerprint and id, as `probes.fingerprint` computes them."""
-    from probes.fingerprint import machine_fingerprint, machine_id  # noqa: PLC0415 - costs a probe
+    from probes.fingerprint import machine_fingerprint, machine_id
 
     fingerprint = machine_fingerprint()
     return dict(fingerprint), str(machine_id(fingerprint))
@@ -387,9 +387,19 @@ class _FrameworkRun:
     def _command(self, names: Sequence[str]) -> list[str]:
         o = self.options
         command = [
-            self.interpreter.path, "-m", o.worker_module,
-            "--framework", self.framework, "--suite", o.suite, "--device", o.device,
-            "--threads", str(o.threads), "--seed", str(o.seed),
+            self.interpreter.path,
+            "-m",
+            o.worker_module,
+            "--framework",
+            self.framework,
+            "--suite",
+            o.suite,
+            "--device",
+            o.device,
+            "--threads",
+            str(o.threads),
+            "--seed",
+            str(o.seed),
         ]
         for name in names:
             command += ["--probe", name]
@@ -460,9 +470,13 @@ class _FrameworkRun:
             self.expected = tuple(str(name) for name in listed)
         versions = {str(k): str(v) for k, v in (message.get("versions") or {}).items()}
         seconds = message.get("import_seconds")
-        self._on_event(WorkerReady(
-            self.framework, versions, float(seconds) if isinstance(seconds, int | float) else None
-        ))
+        self._on_event(
+            WorkerReady(
+                self.framework,
+                versions,
+                float(seconds) if isinstance(seconds, int | float) else None,
+            )
+        )
 
     def _stalled(self, worker: _Worker) -> Outcome:
         """The deadline passed with no message: kill the worker, then decide what is lost."""
@@ -551,7 +565,7 @@ def run_probes(
     interpreters: Mapping[str, Interpreter],
     options: RunOptions | None = None,
     *,
-    on_record: Callable[[ProbeRecord], None] | None = None,
+    on_record: Callable[[ProbeRecord], object] | None = None,
     on_event: Callable[[Event], None] | None = None,
     run_id: str | None = None,
     environ: Mapping[str, str] | None = None,

@@ -209,11 +209,15 @@ def read_records(path: Path) -> list[ProbeRecord]:
 def _explain(path: Path, doing: str, error: sqlite3.Error) -> str:
     message = str(error)
     if isinstance(error, sqlite3.OperationalError) and "locked" in message:
-        return (f"{path}: the probe store stayed locked by another process for "
-                f"{BUSY_TIMEOUT_MS // 1000} s; try again when the other probe run ends")
+        return (
+            f"{path}: the probe store stayed locked by another process for "
+            f"{BUSY_TIMEOUT_MS // 1000} s; try again when the other probe run ends"
+        )
     if "not a database" in message or "malformed" in message or "corrupt" in message:
-        return (f"{path}: not a readable probe store ({message}); move it aside or delete it "
-                "(probe results are re-measured by `advisor probe`), or pass --store PATH")
+        return (
+            f"{path}: not a readable probe store ({message}); move it aside or delete it "
+            "(probe results are re-measured by `advisor probe`), or pass --store PATH"
+        )
     return f"{path}: error {doing} the probe store ({message})"
 
 

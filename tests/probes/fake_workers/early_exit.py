@@ -2,5 +2,7 @@
 
 import sys
 
-sys.stderr.write("Traceback (most recent call last):\nModuleNotFoundError: No module named 'probes'\n")
+sys.stderr.write(
+    "Traceback (most recent call last):\nModuleNotFoundError: No module named 'probes'\n"
+)
 sys.exit(1)

@@ -50,21 +50,26 @@ def start(probe: str, params: dict[str, Any] | None = None) -> None:
     send({"type": "start", "probe": probe, "params": params or {"n": 64}})
 
 
-def result(args: argparse.Namespace, probe: str, value: float | None = None, **extra: Any) -> None:
-    send({
-        "type": "result",
-        "framework": args.framework,
-        "probe": probe,
-        "status": "ok",
-        "value": SPEED.get(args.framework, 1.0) if value is None else value,
-        "unit": "GFLOP/s",
-        "higher_is_better": True,
-        "params": {"n": 64},
-        "spread": {"iqr": 0.5, "cv": 0.02, "repeats": 5, "median": 1.0},
-        "details": {},
-        "error": None,
-        **extra,
-    })
+DEFAULT = object()
+
+
+def result(args: argparse.Namespace, probe: str, value: Any = DEFAULT, **extra: Any) -> None:
+    send(
+        {
+            "type": "result",
+            "framework": args.framework,
+            "probe": probe,
+            "status": "ok",
+            "value": SPEED.get(args.framework, 1.0) if value is DEFAULT else value,
+            "unit": "GFLOP/s",
+            "higher_is_better": True,
+            "params": {"n": 64},
+            "spread": {"iqr": 0.5, "cv": 0.02, "repeats": 5, "median": 1.0},
+            "details": {},
+            "error": None,
+            **extra,
+        }
+    )
 
 
 def probe(args: argparse.Namespace, name: str) -> None:

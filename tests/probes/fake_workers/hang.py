@@ -1,6 +1,6 @@
 """Hangs in `conv` with a child process holding stdout open (the whole group must be killed).
 
-Writes the child's pid to $FAKE_CHILD_PID_FILE so the test can check it was killed too.
+Writes its own pid and the child's to $FAKE_CHILD_PID_FILE so a test can check both were killed.
 """
 
 import os
@@ -18,7 +18,7 @@ for name in selected(args):
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         if os.environ.get("FAKE_CHILD_PID_FILE"):
             with open(os.environ["FAKE_CHILD_PID_FILE"], "a") as handle:
-                handle.write(f"{child.pid}\n")
+                handle.write(f"{os.getpid()} {child.pid}\n")
         time.sleep(600)
     probe(args, name)
 done()

@@ -5,7 +5,16 @@ import sys
 from fakeproto import parse, send
 
 args = parse()
-send({"type": "hello", "framework": args.framework, "versions": {}, "threads": args.threads,
-      "device": args.device, "import_seconds": None, "fingerprint": {},
-      "error": f"No module named '{args.framework}'"})
+send(
+    {
+        "type": "hello",
+        "framework": args.framework,
+        "versions": {},
+        "threads": args.threads,
+        "device": args.device,
+        "import_seconds": None,
+        "fingerprint": {},
+        "error": f"No module named '{args.framework}'",
+    }
+)
 sys.exit(3)

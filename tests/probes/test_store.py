@@ -1,0 +1,403 @@
+"""The probe store: round trips, newest-per-key, concurrent writers, crashes, bad files, and the
+`probe --show/--export/--import` commands over it (as real subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor.measurements import ProbeRecord, ProbeStatus, Spread
+from probes.store import (
+    SCHEMA_VERSION,
+    StoreError,
+    default_store_path,
+    open_store,
+    read_records,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+T0 = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+
+def record(
+    probe: str = "matmul",
+    framework: str = "pytorch",
+    value: float | None = 100.0,
+    *,
+    minutes: int = 0,
+    run_id: str = "run-a",
+    machine_id: str = "m1",
+    status: ProbeStatus = ProbeStatus.OK,
+    params: dict[str, Any] | None = None,
+) -> ProbeRecord:
+    return ProbeRecord(
+        framework=framework,
+        probe=probe,
+        status=status,
+        value=value,
+        unit="GFLOP/s",
+        params={"n": 512, "device": "cpu", "threads": 2} if params is None else params,
+        spread=Spread(iqr=1.0, cv=0.02, repeats=7),
+        versions={"torch": "2.13.0"},
+        machine={"cpu_model": "Test CPU"},
+        machine_id=machine_id,
+        measured_at=T0 + timedelta(minutes=minutes),
+        run_id=run_id,
+    )
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    original = record(params={"n": 512, "nested": {"a": [1, 2]}})
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store.add([original]) == 1
+    with open_store(tmp_path / "s.sqlite3", create=False) as store:
+        assert store.all() == [original]
+
+
+def test_latest_is_newest_per_framework_probe_params_and_machine(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add(
+            [
+                record(value=90.0, minutes=0, run_id="r1"),
+                record(value=95.0, minutes=10, run_id="r2"),
+                record(status=ProbeStatus.TIMEOUT, value=None, minutes=20, run_id="r3"),
+                record(value=50.0, minutes=30, run_id="r3", params={"n": 1024}),
+                record(framework="tensorflow", value=80.0, minutes=5, run_id="r1"),
+                record(value=70.0, minutes=40, run_id="r9", machine_id="m2"),
+            ]
+        )
+        latest = store.latest("m1")
+        assert sorted((r.framework, r.params.get("n"), r.status, r.value) for r in latest) == [
+            ("pytorch", 512, ProbeStatus.TIMEOUT, None),  # the newest run's news, even if bad
+            ("pytorch", 1024, ProbeStatus.OK, 50.0),
+            ("tensorflow", 512, ProbeStatus.OK, 80.0),
+        ]
+        assert len(store.latest()) == 4
+        assert [r.machine_id for r in store.latest("m2")] == ["m2"]
+        assert store.latest("nowhere") == []
+        assert store.count() == 6
+
+
+def test_adding_the_same_record_twice_stores_it_once(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store.add([record(), record()]) == 1
+        assert store.add([record()]) == 0
+        assert store.count() == 1
+
+
+def test_naive_timestamps_are_taken_as_utc(tmp_path: Path) -> None:
+    naive = record().model_copy(update={"measured_at": datetime(2026, 1, 1, 8, 0)})
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add([naive])
+        (back,) = store.all()
+    assert back.measured_at.replace(tzinfo=None) == datetime(2026, 1, 1, 8, 0)
+
+
+def test_store_is_wal_with_schema_version(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    open_store(path).close()
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    assert meta["schema_version"] == str(SCHEMA_VERSION)
+    db.close()
+
+
+_WRITER = """
+import sys
+from datetime import datetime, timezone
+from advisor.measurements import ProbeRecord
+from probes.store import open_store
+path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open_store(path) as store:
+    print("ready", flush=True)
+    for i in range(count):
+        store.add([ProbeRecord(framework="pytorch", probe=f"p{i}", status="ok", value=float(i),
+                               measured_at=datetime.now(timezone.utc), run_id=tag,
+                               machine_id="m")])
+        print(i, flush=True)
+"""
+
+
+def _writer(path: Path, tag: str, count: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path), tag, str(count)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    writers = [_writer(path, tag, 150) for tag in ("a", "b", "c")]
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0
+    with open_store(path) as store:
+        rows = store.all()
+    assert len(rows) == 450
+    assert {(r.run_id, r.probe) for r in rows} == {
+        (tag, f"p{i}") for tag in ("a", "b", "c") for i in range(150)
+    }
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_killed_writer_keeps_every_committed_record(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    writer = _writer(path, "k", 100_000)
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "ready"
+    committed = -1
+    while committed < 40:
+        committed = int(writer.stdout.readline())
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    with open_store(path) as store:
+        assert store.count() >= committed + 1
+    assert sqlite3.connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_random_bytes_are_a_one_line_store_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "probes.sqlite3"
+    path.write_bytes(random.Random(0).randbytes(8192))
+    with pytest.raises(StoreError) as caught:
+        open_store(path)
+    message = str(caught.value)
+    assert message.startswith(str(path)) and "not a readable probe store" in message
+    assert "delete it" in message and "\n" not in message
+
+
+def test_a_damaged_store_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "probes.sqlite3"
+    with open_store(path) as store:
+        store.add([record(probe=f"p{i}", run_id=str(i)) for i in range(200)])
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+    data = bytearray(path.read_bytes())
+    data[4096:] = random.Random(1).randbytes(len(data) - 4096)  # every page after the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=str(path)), open_store(path) as store:
+        store.all()
+
+
+def test_a_store_from_a_newer_advisor_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    open_store(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this advisor supports") as caught:
+        open_store(path)
+    assert str(caught.value).startswith(str(path))
+
+
+def test_another_programs_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.close()
+    with pytest.raises(StoreError, match="not a probe store"):
+        open_store(path)
+
+
+def test_missing_store_is_an_error_only_when_it_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no probe store here"):
+        open_store(tmp_path / "none.sqlite3", create=False)
+    assert not (tmp_path / "none.sqlite3").exists()
+    open_store(tmp_path / "deep" / "er" / "new.sqlite3").close()
+
+
+def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
+    records = [record(probe=f"p{i}", minutes=i) for i in range(5)]
+    with open_store(tmp_path / "a.sqlite3") as source:
+        source.add(records)
+        assert source.export_json(tmp_path / "export.json") == 5
+    exported = json.loads((tmp_path / "export.json").read_text())
+    assert isinstance(exported, list) and exported[0]["probe"] == "p0"
+    with open_store(tmp_path / "b.sqlite3") as target:
+        assert target.import_json(tmp_path / "export.json") == 5
+        assert target.import_json(tmp_path / "export.json") == 0
+        assert target.all() == records
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "not a JSON export"),
+        ('{"a": 1}', "expected a JSON list"),
+        ('[{"framework": "pytorch"}]', "record 0 is not a valid probe record"),
+    ],
+)
+def test_bad_import_files_are_store_errors(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "in.json"
+    path.write_text(content)
+    with pytest.raises(StoreError, match=message):
+        read_records(path)
+    with pytest.raises(StoreError, match="cannot read import file"):
+        read_records(tmp_path / "absent.json")
+
+
+def test_default_store_path_follows_env_then_cache_dir() -> None:
+    assert default_store_path({"ADVISOR_STORE": "/x/p.sqlite3"}) == Path("/x/p.sqlite3")
+    if sys.platform.startswith("linux"):
+        assert default_store_path({"XDG_CACHE_HOME": "/c"}) == Path("/c/advisor/probes.sqlite3")
+        assert default_store_path({}) == Path.home() / ".cache" / "advisor" / "probes.sqlite3"
+
+
+def test_store_import_is_light() -> None:
+    """The recommend path opens the store on every run: no numpy, no framework."""
+    code = (
+        "import sys, probes.store; "
+        "print(sorted(m for m in ('numpy', 'torch', 'tensorflow', 'mxnet') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+# -- the probe command over the store ----------------------------------------------------------------
+def _entry_points() -> list[list[str]]:
+    points = [["-m", "advisor.probe_cli"]]
+    cli = REPO / "advisor" / "cli.py"
+    if (REPO / "advisor" / "__main__.py").exists() and "advisor.probe_cli" in cli.read_text():
+        points.append(["-m", "advisor", "probe"])
+    return points
+
+
+@pytest.fixture(params=_entry_points(), ids=" ".join)
+def probe_cmd(request: pytest.FixtureRequest) -> list[str]:
+    return [sys.executable, *request.param]
+
+
+def cli(command: list[str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*command, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_show_json_on_an_empty_store_is_an_empty_list(probe_cmd: list[str], tmp_path: Path) -> None:
+    path = tmp_path / "empty.sqlite3"
+    result = cli(probe_cmd, "--show", "--format", "json", "--store", str(path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert not path.exists()  # showing never creates a store
+    text = cli(probe_cmd, "--show", "--store", str(path))
+    assert text.returncode == 0 and "no probe results" in text.stdout
+
+
+def test_show_lists_the_newest_records_as_json_and_text(
+    probe_cmd: list[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add(
+            [
+                record(value=90.0, run_id="r1"),
+                record(value=95.0, minutes=5, run_id="r2"),
+                record(
+                    framework="mxnet",
+                    probe="*",
+                    status=ProbeStatus.MISSING,
+                    value=None,
+                    params={},
+                    run_id="r2",
+                ),
+            ]
+        )
+    result = cli(probe_cmd, "--show", "--format", "json", "--store", str(path))
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert [(r["framework"], r["probe"], r["status"], r["value"]) for r in shown] == [
+        ("mxnet", "*", "missing", None),
+        ("pytorch", "matmul", "ok", 95.0),
+    ]
+    for key in (
+        "framework",
+        "probe",
+        "status",
+        "value",
+        "unit",
+        "params",
+        "spread",
+        "machine",
+        "measured_at",
+    ):
+        assert key in shown[1]
+    text = cli(probe_cmd, "--show", "--store", str(path))
+    assert text.returncode == 0, text.stderr
+    assert "95 GFLOP/s" in text.stdout and "CV 2.0%" in text.stdout and "n=512" in text.stdout
+    assert "missing" in text.stdout and "2.13.0" in text.stdout
+
+
+def test_export_then_import_through_the_cli(probe_cmd: list[str], tmp_path: Path) -> None:
+    source, target, dump = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3", tmp_path / "x.json"
+    with open_store(source) as store:
+        store.add([record(probe=f"p{i}") for i in range(3)])
+    assert cli(probe_cmd, "--store", str(source), "--export", str(dump)).returncode == 0
+    first = cli(probe_cmd, "--store", str(target), "--import", str(dump))
+    assert first.returncode == 0 and "imported 3 new record(s)" in first.stderr
+    again = cli(probe_cmd, "--store", str(target), "--import", str(dump))
+    assert again.returncode == 0 and "imported 0 new record(s)" in again.stderr
+    with open_store(target) as store:
+        assert store.count() == 3
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--show", "--store", "{corrupt}"],
+        ["--store", "{corrupt}", "--export", "{tmp}/x.json"],
+        ["--store", "{tmp}/s.sqlite3", "--import", "{tmp}/absent.json"],
+        ["--store", "{tmp}/s.sqlite3", "--import", "{garbage}"],
+        ["--store", "{tmp}/s.sqlite3", "--python", "mxnet"],
+        ["--store", "{tmp}/s.sqlite3", "--python", "jax=/usr/bin/python3"],
+    ],
+    ids=[
+        "corrupt-show",
+        "corrupt-export",
+        "absent-import",
+        "garbage-import",
+        "python-syntax",
+        "python-framework",
+    ],
+)
+def test_errors_are_one_line_and_exit_2(
+    probe_cmd: list[str], tmp_path: Path, args: list[str]
+) -> None:
+    corrupt = tmp_path / "corrupt.sqlite3"
+    corrupt.write_bytes(random.Random(2).randbytes(4096))
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("[1, 2")
+    filled = [a.format(corrupt=corrupt, tmp=tmp_path, garbage=garbage) for a in args]
+    result = cli(probe_cmd, *filled)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[0].startswith("advisor probe: error: ")
+
+
+def test_import_cost_of_the_probe_cli_module() -> None:
+    """The advisor builds every subcommand's parser, so importing probe_cli must stay cheap."""
+    code = (
+        "import time, sys; t = time.perf_counter(); import advisor.probe_cli; "
+        "print(time.perf_counter() - t, 'pydantic' in sys.modules, 'probes.runner' in sys.modules)"
+    )
+    started = time.monotonic()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert time.monotonic() - started < 10
+    seconds, pydantic_loaded, runner_loaded = out.stdout.split()
+    assert runner_loaded == "False" and pydantic_loaded == "False"
+    assert float(seconds) < 0.2
