@@ -136,13 +136,25 @@ def requirements_from_args(args: argparse.Namespace) -> Requirements:
 
 
 def _load_measurements(args: argparse.Namespace) -> Any:
-    """The latest stored probe results for this machine, unless --no-calibrate."""
+    """The latest stored probe results for this machine, unless --no-calibrate.
+
+    A store named with --store that cannot be read is a usage error (exit 2). The default store is
+    the advisor's own cache: if it is unreadable the advice still comes, uncalibrated, with a
+    one-line warning saying why.
+    """
     if getattr(args, "no_calibrate", False):
         return None
     from advisor.probe_cli import load_measurements
+    from probes.store import StoreError
 
     store = Path(args.store) if getattr(args, "store", None) else None
-    return load_measurements(store, datetime.now(timezone.utc))
+    try:
+        return load_measurements(store, datetime.now(timezone.utc))
+    except StoreError as error:
+        if store is not None:
+            raise CliError(f"--store {store}: {error}") from None
+        print(f"advisor: warning: {error}; the advice below is not calibrated", file=sys.stderr)
+        return None
 
 
 def _report(args: argparse.Namespace) -> Any:
@@ -276,18 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional_commands(sub: Any) -> None:
-    """Commands whose modules live beside the core (probes, what-if, UI)."""
-    import importlib
+    """Commands that live in their own modules (probes, what-if, UI launcher)."""
+    from advisor.probe_cli import add_probe_parser
+    from advisor.ui_launch import add_ui_parser
 
-    for module, function in (
-        ("advisor.probe_cli", "add_probe_parser"),
-        ("advisor.whatif_cli", "add_whatif_parser"),
-        ("advisor.ui_launch", "add_ui_parser"),
-    ):
-        try:
-            getattr(importlib.import_module(module), function)(sub)
-        except ModuleNotFoundError:  # TEMP while those modules are being written
-            pass
+    add_probe_parser(sub)
+    try:  # TEMP: advisor.whatif_cli is being written
+        from advisor.whatif_cli import add_whatif_parser
+    except ModuleNotFoundError:
+        pass
+    else:
+        add_whatif_parser(sub)
+    add_ui_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

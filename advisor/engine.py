@@ -165,17 +165,27 @@ def _exclusions(
 def _weights(
     requirements: Requirements, knowledge: Knowledge, fired: Iterable[CompiledRule]
 ) -> dict[Criterion, float]:
-    relevance: dict[Criterion, float] = {}
+    """Priority x relevance per criterion (task fit has its fixed weight).
+
+    Relevance is the strongest damping (factors below 1) times the strongest stress (above 1) among
+    the rules that fired, so two rules saying the same thing do not compound.
+    """
+    damping: dict[Criterion, float] = {}
+    stress: dict[Criterion, float] = {}
     for compiled in fired:
         for effect in compiled.rule.effects:
-            if effect.relevance is not None and effect.criterion is not None:
-                relevance[effect.criterion] = min(
-                    relevance.get(effect.criterion, 1.0), effect.relevance
-                )
+            factor, criterion = effect.relevance, effect.criterion
+            if factor is None or criterion is None:
+                continue
+            if factor < 1.0:
+                damping[criterion] = min(damping.get(criterion, 1.0), factor)
+            else:
+                stress[criterion] = max(stress.get(criterion, 1.0), factor)
     priorities = requirements.priorities
     weights = {Criterion.TASK_FIT: knowledge.scoring.task_fit_weight}
     for criterion in CRITERIA[1:]:
-        weights[criterion] = getattr(priorities, criterion.value) * relevance.get(criterion, 1.0)
+        relevance = damping.get(criterion, 1.0) * stress.get(criterion, 1.0)
+        weights[criterion] = getattr(priorities, criterion.value) * relevance
     return weights
 
 

@@ -180,14 +180,17 @@ class Effect(_Data):
     replaces the general prior (breadth of support says little about the one thing you need).
 
     Relevance expresses the questionnaire's meaning, not a preference: if a team deploys nowhere,
-    differences in deployment paths cannot matter to it, whatever priority it left at default.
+    differences in deployment paths cannot matter to it, whatever priority it left at default;
+    if its model must run in a browser or on a microcontroller, the path there decides more than
+    the same priority would on a server. Below 1 damps a criterion, above 1 (at most 2) stresses
+    it; the engine multiplies the strongest damping by the strongest stress.
     """
 
     framework: Framework | None = None
     criterion: Criterion | None = None
     delta: float | None = Field(None, ge=-5, le=5)
     level: float | None = Field(None, ge=0, le=5)
-    relevance: float | None = Field(None, ge=0, le=1)
+    relevance: float | None = Field(None, ge=0, le=2)
     exclude: bool = False
     caveat: str | None = None
 

@@ -111,6 +111,16 @@ def test_weights_follow_priorities_and_relevance() -> None:
     assert weights[Criterion.TASK_FIT] > 0
 
 
+def test_off_server_targets_stress_deployment_once() -> None:
+    def deployment_weight(targets: list[str]) -> float:
+        rec = recommend(_requirements(project={"tasks": ["nlp"]}, deployment={"targets": targets}))
+        return {c.criterion: c.weight for c in rec.ranking[0].criteria}[Criterion.DEPLOYMENT]
+
+    assert deployment_weight(["cloud_server"]) == pytest.approx(3)
+    assert deployment_weight(["browser"]) == pytest.approx(3 * 1.5)
+    assert deployment_weight(["browser", "mobile", "microcontroller"]) == pytest.approx(3 * 1.5)
+
+
 def test_seed_claims_overridden_by_the_advice_are_listed() -> None:
     rec = recommend(load_answers("examples/llm-finetuning-research.toml"))
     assert rec.overrides
