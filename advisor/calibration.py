@@ -299,15 +299,35 @@ def _capability_caveats(
             declares_gpu and (here is None or not record.machine_id or record.machine_id == here)
         ):
             continue
+        if not _capability_matters(capability, requirements, declares_gpu):
+            continue
         version = record.versions.get(fw.value) or next(iter(record.versions.values()), "")
         installed = f"{NAMES[fw]} {version}".strip()
         caveats.append(
             f"{installed} as installed here lacks {CAPABILITIES[capability]} (probe "
             f"{record.probe} = 0), though the knowledge base counts {NAMES[fw]} as supporting it"
             + (f": {record.error}" if record.error else "")
+            + (f" ({record.details['detail']})" if record.details.get("detail") else "")
             + "."
         )
     return caveats
+
+
+OFF_SERVER_TARGETS = frozenset({"browser", "mobile", "edge_device", "microcontroller"})
+
+
+def _capability_matters(capability: str, requirements: Requirements, declares_gpu: bool) -> bool:
+    """Whether a missing capability touches these answers (a caveat otherwise is only noise)."""
+    if capability == "distributed":
+        return requirements.hardware.scale.value != "single_device"
+    if capability == "mixed_precision":
+        return declares_gpu or requirements.project.model_size.value in ("large", "very_large")
+    if capability == "onnx_export":
+        targets = {t.value for t in requirements.deployment.targets}
+        return bool(targets & OFF_SERVER_TARGETS) or (
+            requirements.team.existing_codebase.value == "mxnet"
+        )
+    return True
 
 
 def _usable_flag(record: ProbeRecord) -> bool:

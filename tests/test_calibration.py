@@ -263,6 +263,14 @@ def test_failed_coverage_lowers_confidence() -> None:
     )
 
 
+RELEVANT_TO = {
+    "distributed": {"hardware": {"scale": "multi_node"}},
+    "compile": {},
+    "mixed_precision": {"project": {"tasks": ["nlp"], "model_size": "large"}},
+    "onnx_export": {"deployment": {"targets": ["browser"]}},
+}
+
+
 @pytest.mark.parametrize(
     ("capability", "words"),
     [
@@ -280,10 +288,18 @@ def test_capability_probe_contradicting_the_knowledge_base_is_a_caveat(
         rec("mxnet", f"capability.{capability}", 0.0, unit=""),
         rec("pytorch", f"capability.{capability}", 1.0, unit=""),
     )
-    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    _, calibration = calibrate(answers(**RELEVANT_TO[capability]), data, PRIORS, ALL)
     (caveat,) = [c for c in calibration.caveats if "lacks" in c]
     assert caveat.startswith("MXNet 1.0 as installed here lacks " + words)
     assert f"capability.{capability} = 0" in caveat
+
+
+@pytest.mark.parametrize("capability", ["distributed", "mixed_precision", "onnx_export"])
+def test_a_missing_capability_the_answers_do_not_need_is_no_caveat(capability: str) -> None:
+    data = measured(*speeds(100, 50, 25), rec("mxnet", f"capability.{capability}", 0.0, unit=""))
+    plain = answers(hardware={"accelerators": ["cpu"]})
+    _, calibration = calibrate(plain, data, PRIORS, ALL)
+    assert not [c for c in calibration.caveats if "lacks" in c]
 
 
 def test_gpu_capability_matters_only_to_a_gpu_team_on_this_machine() -> None:

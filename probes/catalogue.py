@@ -1,0 +1,98 @@
+"""The probe suites: which probes run, at which sizes, for how long.
+
+One table for every framework, so each measures the same math at the same shapes and dtype.
+`tiny` checks that everything works (CI), `quick` gives usable figures in about a minute for all
+three frameworks on a 2-core machine, `full` measures longer and larger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from probes.timing import Budget
+
+COMPUTE_PROBES = (
+    "import_time",
+    "train_peak_memory",
+    "matmul",
+    "conv_train_step",
+    "mlp_train",
+    "lstm_forward",
+    "inference_latency",
+    "dispatch_overhead",
+)
+CAPABILITY_PROBES = (
+    "capability.gpu",
+    "capability.distributed",
+    "capability.mixed_precision",
+    "capability.onnx_export",
+    "capability.compile",
+)
+PROBES = COMPUTE_PROBES + CAPABILITY_PROBES
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Shapes of one suite; every framework gets exactly these."""
+
+    matmul: tuple[int, ...]
+    mlp: tuple[int, int, int, int]
+    """batch, inputs, hidden units, outputs"""
+    conv: tuple[int, int, int]
+    """batch, channels, height (= width); 3x3 kernels, NCHW in the reference"""
+    memory_batch: int
+    """conv batch for the peak-memory step (larger, so activations dominate)"""
+    lstm: tuple[int, int, int, int]
+    """batch, time steps, inputs, hidden units"""
+    latency_calls: int
+    dispatch_ops: int
+    budget: Budget
+
+
+SUITES: dict[str, Sizes] = {
+    "tiny": Sizes(
+        matmul=(64, 256),
+        mlp=(32, 64, 128, 10),
+        conv=(4, 8, 16),
+        memory_batch=16,
+        lstm=(4, 8, 16, 32),
+        latency_calls=30,
+        dispatch_ops=100,
+        budget=Budget(warmup=1, min_repeats=3, min_seconds=0.02),
+    ),
+    "quick": Sizes(
+        matmul=(128, 512),
+        mlp=(64, 256, 512, 10),
+        conv=(8, 16, 32),
+        memory_batch=64,
+        lstm=(16, 32, 64, 128),
+        latency_calls=100,
+        dispatch_ops=200,
+        budget=Budget(warmup=2, min_repeats=5, min_seconds=0.15),
+    ),
+    "full": Sizes(
+        matmul=(256, 1024, 2048),
+        mlp=(128, 784, 1024, 10),
+        conv=(32, 32, 32),
+        memory_batch=128,
+        lstm=(32, 64, 128, 256),
+        latency_calls=300,
+        dispatch_ops=1000,
+        budget=Budget(warmup=3, min_repeats=10, min_seconds=1.0),
+    ),
+}
+
+LEARNING_RATE = 0.05
+
+
+def suite_sizes(suite: str) -> Sizes:
+    try:
+        return SUITES[suite]
+    except KeyError:
+        raise ValueError(f"unknown suite {suite!r}: one of {', '.join(SUITES)}") from None
+
+
+def suite_probes(suite: str) -> tuple[str, ...]:
+    """The probe names a suite runs (the same list in every suite; sizes differ)."""
+    suite_sizes(suite)
+    return PROBES

@@ -1,0 +1,124 @@
+"""What machine a figure was measured on, and a stable id for it.
+
+The id hashes hardware only (CPU model and cores, memory, GPUs, OS family and architecture), so
+upgrading a framework or Python keeps a machine's history together while a different box does not
+mix with it. Versions travel with every record separately. Standard library only: the MXNet
+interpreter has nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+HARDWARE_KEYS = ("cpu_model", "physical_cores", "logical_cpus", "memory_gb", "gpus", "os", "arch")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in (
+            Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+        ):
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            out = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
+            if out.stdout.strip():
+                return out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _physical_cores() -> int | None:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    cores = set()
+    physical = core = ""
+    for line in [*text.splitlines(), ""]:
+        if line.startswith("physical id"):
+            physical = line.split(":", 1)[1].strip()
+        elif line.startswith("core id"):
+            core = line.split(":", 1)[1].strip()
+        elif not line.strip() and core:
+            cores.add((physical, core))
+            physical = core = ""
+    return len(cores) or None
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gpus() -> list[dict[str, Any]]:
+    """NVIDIA GPUs by name and memory, from nvidia-smi when it is there (quickly, or none)."""
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    gpus = []
+    for line in out.stdout.splitlines():
+        name, _, memory = line.partition(",")
+        if name.strip():
+            try:
+                gpus.append({"name": name.strip(), "memory_gb": round(float(memory) / 1024, 1)})
+            except ValueError:
+                gpus.append({"name": name.strip(), "memory_gb": None})
+    return gpus
+
+
+def machine_fingerprint() -> dict[str, Any]:
+    """The hardware and software of this machine as one flat, JSON-ready dict."""
+    return {
+        "cpu_model": _cpu_model(),
+        "physical_cores": _physical_cores(),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gb": _memory_gb(),
+        "gpus": _gpus(),
+        "os": platform.system(),
+        "os_release": platform.release(),
+        "arch": platform.machine(),
+        "python": platform.python_version(),
+    }
+
+
+def machine_id(fingerprint: dict[str, Any]) -> str:
+    """A short, stable id from the hardware fields of a fingerprint."""
+    hardware = {key: fingerprint.get(key) for key in HARDWARE_KEYS}
+    digest = hashlib.sha256(json.dumps(hardware, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]

@@ -1,0 +1,197 @@
+"""PyTorch probes: eager modules, `torch.compile` for the compiled mode, CUDA when asked."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from probes.frameworks.base import Capability, Prepared
+from probes.reference import ConvBlock, Lstm, Mlp
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return np.asarray(t.detach().float().cpu().numpy())
+
+
+class TorchBackend:
+    name = "pytorch"
+
+    def __init__(self, device: str, threads: int) -> None:
+        if device == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError("CUDA requested but torch.cuda.is_available() is False")
+        torch.set_num_threads(threads)
+        self.device = device
+        self._dev = torch.device(device)
+
+    def _t(self, a: np.ndarray) -> torch.Tensor:
+        """A copy on the device: training updates must never write into the reference's arrays."""
+        return torch.tensor(np.ascontiguousarray(a), device=self._dev)
+
+    def versions(self) -> dict[str, str]:
+        found = {"pytorch": torch.__version__, "numpy": np.__version__}
+        if torch.backends.mkldnn.is_available():
+            found["onednn"] = "available"
+        found["blas"] = " ".join(torch.__config__.show().split("BLAS_INFO=")[1:2]).split(",")[0]
+        if torch.version.cuda:
+            found["cuda"] = str(torch.version.cuda)
+        return {k: v for k, v in found.items() if v}
+
+    def sync(self, result: Any) -> None:
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, dtype: str) -> Prepared:
+        ta, tb = (self._t(v).to(DTYPES[dtype]) for v in (a, b))
+        return Prepared(run=lambda: ta @ tb, fetch=_numpy)
+
+    def _mlp_module(self, m: Mlp) -> torch.nn.Module:
+        layers = torch.nn.Sequential(
+            torch.nn.Linear(m.w1.shape[1], m.w1.shape[0]),
+            torch.nn.ReLU(),
+            torch.nn.Linear(m.w2.shape[1], m.w2.shape[0]),
+        ).to(self._dev)
+        with torch.no_grad():
+            for layer, w, b in ((layers[0], m.w1, m.b1), (layers[2], m.w2, m.b2)):
+                layer.weight.copy_(self._t(w))
+                layer.bias.copy_(self._t(b))
+        return layers
+
+    def mlp_train(self, m: Mlp, x: np.ndarray, y: np.ndarray, lr: float, mode: str) -> Prepared:
+        model = self._mlp_module(m)
+        details: dict[str, Any] = {"execution": "eager"}
+        net: torch.nn.Module = model
+        if mode == "compiled":
+            net = torch.compile(model)
+            details = {"execution": "torch.compile (inductor)"}
+        tx, ty = self._t(x), self._t(y)
+        optimiser = torch.optim.SGD(model.parameters(), lr=lr)
+
+        def step() -> torch.Tensor:
+            optimiser.zero_grad(set_to_none=True)
+            loss = torch.mean((net(tx) - ty) ** 2)
+            loss.backward()
+            optimiser.step()
+            return loss.detach()
+
+        return Prepared(run=step, fetch=_numpy, details=details)
+
+    def mlp_forward(self, m: Mlp, x: np.ndarray) -> Prepared:
+        model = self._mlp_module(m).eval()
+        tx = self._t(x)
+
+        def forward() -> torch.Tensor:
+            with torch.inference_mode():
+                return model(tx)
+
+        return Prepared(run=forward, fetch=_numpy)
+
+    def conv_train(self, b: ConvBlock, x: np.ndarray, y: np.ndarray, lr: float) -> Prepared:
+        params = [self._t(v).requires_grad_() for v in (b.k1, b.c1, b.k2, b.c2, b.dense, b.bias)]
+        k1, c1, k2, c2, dense, bias = params
+        optimiser = torch.optim.SGD(params, lr=lr)
+        tx, ty = self._t(x), self._t(y)
+        conv2d, relu = torch.nn.functional.conv2d, torch.relu
+
+        def step() -> torch.Tensor:
+            optimiser.zero_grad(set_to_none=True)
+            hidden = relu(conv2d(tx, k1, c1, padding=1))
+            out = relu(conv2d(hidden, k2, c2, padding=1) + tx)
+            logits = out.mean(dim=(2, 3)) @ dense.T + bias
+            loss = torch.mean((logits - ty) ** 2)
+            loss.backward()
+            optimiser.step()
+            return loss.detach()
+
+        return Prepared(run=step, fetch=_numpy)
+
+    def lstm_forward(self, m: Lstm, x: np.ndarray) -> Prepared:
+        hidden = m.w_hh.shape[1]
+        lstm = torch.nn.LSTM(m.w_ih.shape[1], hidden, batch_first=True).to(self._dev).eval()
+        with torch.no_grad():
+            lstm.weight_ih_l0.copy_(self._t(m.w_ih))
+            lstm.weight_hh_l0.copy_(self._t(m.w_hh))
+            lstm.bias_ih_l0.copy_(self._t(m.bias))
+            lstm.bias_hh_l0.zero_()
+        tx = self._t(x)
+
+        def forward() -> torch.Tensor:
+            with torch.inference_mode():
+                _, (h, _) = lstm(tx)
+                return h[0]
+
+        return Prepared(run=forward, fetch=_numpy)
+
+    def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
+        tx = self._t(x)
+
+        def chain() -> torch.Tensor:
+            y = tx
+            for _ in range(ops):
+                y = y + 1.0
+            return y
+
+        return Prepared(run=chain, fetch=_numpy)
+
+    def gpu_peak_bytes(self, reset: bool) -> int | None:
+        if self.device != "cuda":
+            return None
+        if reset:
+            torch.cuda.reset_peak_memory_stats()
+        return int(torch.cuda.max_memory_allocated())
+
+    def capabilities(self) -> dict[str, Capability]:
+        found = {
+            "gpu": Capability(
+                torch.cuda.is_available(),
+                f"{torch.cuda.device_count()} CUDA device(s)"
+                + ("; MPS" if torch.backends.mps.is_available() else ""),
+            ),
+        }
+        if torch.distributed.is_available():
+            backends = [
+                name
+                for name, check in (
+                    ("gloo", torch.distributed.is_gloo_available),
+                    ("nccl", torch.distributed.is_nccl_available),
+                    ("mpi", torch.distributed.is_mpi_available),
+                )
+                if check()
+            ]
+            found["distributed"] = Capability(True, "torch.distributed: " + ", ".join(backends))
+        else:
+            found["distributed"] = Capability(False, "torch.distributed is not built in")
+        found["mixed_precision"] = _try(
+            lambda: torch.autocast(self.device, dtype=torch.bfloat16),
+            "torch.autocast (bfloat16)",
+        )
+        found["onnx_export"] = _try(_onnx_export, "torch.onnx.export of a Linear layer")
+        found["compile"] = Capability(
+            hasattr(torch, "compile"), "torch.compile (checked by mlp_train)"
+        )
+        return found
+
+
+def _onnx_export() -> None:
+    buffer = io.BytesIO()
+    torch.onnx.export(torch.nn.Linear(4, 2), (torch.zeros(1, 4),), buffer, dynamo=False)
+    if not buffer.getvalue():
+        raise RuntimeError("empty export")
+
+
+def _try(action: Any, what: str) -> Capability:
+    started = time.perf_counter()
+    try:
+        action()
+    except Exception as error:  # a capability check reports, never raises
+        return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
+    return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
+
+
+def make_backend(device: str, threads: int) -> TorchBackend:
+    return TorchBackend(device, threads)

@@ -1,0 +1,194 @@
+"""TensorFlow probes: eager ops and `tf.function` graphs, on the CPU or the first GPU."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from probes.frameworks.base import Capability, Prepared
+from probes.reference import ConvBlock, Lstm, Mlp
+
+DTYPES = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
+
+
+def _numpy(t: Any) -> np.ndarray:
+    return np.asarray(tf.cast(t, tf.float32).numpy())
+
+
+class TensorFlowBackend:
+    name = "tensorflow"
+
+    def __init__(self, device: str, threads: int) -> None:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        if device == "cuda":
+            if not tf.config.list_physical_devices("GPU"):
+                raise RuntimeError("CUDA requested but TensorFlow sees no GPU")
+            # the other frameworks multiply in full fp32 unless asked; TF would use TF32 on Ampere+
+            tf.config.experimental.enable_tensor_float_32_execution(False)
+        self.device = device
+        self._where = "/GPU:0" if device == "cuda" else "/CPU:0"
+
+    def _on_device(self, action: Callable[[], Any]) -> Callable[[], Any]:
+        where = self._where
+
+        def run() -> Any:
+            with tf.device(where):
+                return action()
+
+        return run
+
+    def _c(self, a: np.ndarray, dtype: Any = tf.float32) -> tf.Tensor:
+        with tf.device(self._where):
+            return tf.constant(a, dtype=dtype)
+
+    def _v(self, a: np.ndarray) -> tf.Variable:
+        with tf.device(self._where):
+            return tf.Variable(np.array(a, dtype=np.float32, copy=True))
+
+    def versions(self) -> dict[str, str]:
+        info = tf.sysconfig.get_build_info()
+        found = {"tensorflow": tf.__version__, "numpy": np.__version__}
+        for key in ("cuda_version", "cudnn_version"):
+            if info.get(key):
+                found[key.replace("_version", "")] = str(info[key])
+        return found
+
+    def sync(self, result: Any) -> None:
+        if self.device == "cuda":
+            tf.test.experimental.sync_devices()
+
+    def matmul(self, a: np.ndarray, b: np.ndarray, dtype: str) -> Prepared:
+        ta, tb = self._c(a, DTYPES[dtype]), self._c(b, DTYPES[dtype])
+        return Prepared(run=self._on_device(lambda: tf.linalg.matmul(ta, tb)), fetch=_numpy)
+
+    def _mlp_variables(self, m: Mlp) -> list[tf.Variable]:
+        return [self._v(m.w1.T), self._v(m.b1), self._v(m.w2.T), self._v(m.b2)]
+
+    @staticmethod
+    def _mlp(variables: list[tf.Variable], x: tf.Tensor) -> tf.Tensor:
+        w1, b1, w2, b2 = variables
+        return tf.nn.relu(x @ w1 + b1) @ w2 + b2
+
+    def _sgd_step(
+        self, variables: list[tf.Variable], loss_of: Callable[[], tf.Tensor], lr: float
+    ) -> Callable[[], tf.Tensor]:
+        def step() -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                loss = loss_of()
+            for variable, grad in zip(variables, tape.gradient(loss, variables), strict=True):
+                variable.assign_sub(lr * grad)
+            return loss
+
+        return step
+
+    def mlp_train(self, m: Mlp, x: np.ndarray, y: np.ndarray, lr: float, mode: str) -> Prepared:
+        variables = self._mlp_variables(m)
+        tx, ty = self._c(x), self._c(y)
+        step = self._sgd_step(
+            variables, lambda: tf.reduce_mean((self._mlp(variables, tx) - ty) ** 2), lr
+        )
+        details = {"execution": "eager (GradientTape)"}
+        if mode == "compiled":
+            step = tf.function(step)
+            details = {"execution": "tf.function graph"}
+        return Prepared(run=self._on_device(step), fetch=_numpy, details=details)
+
+    def mlp_forward(self, m: Mlp, x: np.ndarray) -> Prepared:
+        variables = self._mlp_variables(m)
+        tx = self._c(x)
+        return Prepared(run=self._on_device(lambda: self._mlp(variables, tx)), fetch=_numpy)
+
+    def conv_train(self, b: ConvBlock, x: np.ndarray, y: np.ndarray, lr: float) -> Prepared:
+        # TensorFlow's CPU convolutions want NHWC images and (kh, kw, in, out) kernels
+        k1, c1, k2, c2, dense, bias = variables = [
+            self._v(b.k1.transpose(2, 3, 1, 0)),
+            self._v(b.c1),
+            self._v(b.k2.transpose(2, 3, 1, 0)),
+            self._v(b.c2),
+            self._v(b.dense.T),
+            self._v(b.bias),
+        ]
+        tx, ty = self._c(x.transpose(0, 2, 3, 1)), self._c(y)
+
+        def loss() -> tf.Tensor:
+            hidden = tf.nn.relu(tf.nn.conv2d(tx, k1, 1, "SAME") + c1)
+            out = tf.nn.relu(tf.nn.conv2d(hidden, k2, 1, "SAME") + c2 + tx)
+            return tf.reduce_mean((tf.reduce_mean(out, axis=(1, 2)) @ dense + bias - ty) ** 2)
+
+        return Prepared(run=self._on_device(self._sgd_step(variables, loss, lr)), fetch=_numpy)
+
+    def lstm_forward(self, m: Lstm, x: np.ndarray) -> Prepared:
+        hidden = m.w_hh.shape[1]
+        layer = tf.keras.layers.LSTM(hidden)  # gates i, f, c, o as in the reference
+        tx = self._c(x)
+        with tf.device(self._where):
+            layer(tx)  # builds the weights
+        layer.set_weights([m.w_ih.T, m.w_hh.T, m.bias])
+        return Prepared(run=self._on_device(lambda: layer(tx)), fetch=_numpy)
+
+    def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
+        tx = self._c(x)
+
+        def chain() -> tf.Tensor:
+            y = tx
+            for _ in range(ops):
+                y = y + 1.0
+            return y
+
+        return Prepared(run=self._on_device(chain), fetch=_numpy)
+
+    def gpu_peak_bytes(self, reset: bool) -> int | None:
+        if self.device != "cuda":
+            return None
+        if reset:
+            tf.config.experimental.reset_memory_stats("GPU:0")
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+
+    def capabilities(self) -> dict[str, Capability]:
+        gpus = tf.config.list_physical_devices("GPU")
+        strategies = [
+            name
+            for name in ("MirroredStrategy", "MultiWorkerMirroredStrategy", "TPUStrategy")
+            if hasattr(tf.distribute, name)
+        ]
+        return {
+            "gpu": Capability(bool(gpus), f"{len(gpus)} GPU(s) visible to TensorFlow"),
+            "distributed": Capability(bool(strategies), "tf.distribute: " + ", ".join(strategies)),
+            "mixed_precision": _try(_bf16_matmul, "a bfloat16 matmul (Keras mixed_bfloat16)"),
+            "onnx_export": _try(_tf2onnx, "tf2onnx (the converter TensorFlow models need)"),
+            "compile": _try(_graph, "tf.function graph (with XLA jit_compile)"),
+        }
+
+
+def _bf16_matmul() -> None:
+    ones = tf.ones((4, 4), tf.bfloat16)
+    if float(tf.reduce_sum(tf.cast(ones @ ones, tf.float32))) != 64.0:
+        raise RuntimeError("wrong bfloat16 result")
+
+
+def _tf2onnx() -> None:
+    import tf2onnx  # type: ignore[import-not-found]  # noqa: F401  # presence only
+
+
+def _graph() -> None:
+    double = tf.function(lambda v: v * 2.0, jit_compile=True)
+    if float(double(tf.constant(2.0))) != 4.0:
+        raise RuntimeError("wrong result from a compiled function")
+
+
+def _try(action: Callable[[], None], what: str) -> Capability:
+    started = time.perf_counter()
+    try:
+        action()
+    except Exception as error:  # a capability check reports, never raises
+        return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
+    return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
+
+
+def make_backend(device: str, threads: int) -> TensorFlowBackend:
+    return TensorFlowBackend(device, threads)

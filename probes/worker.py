@@ -1,0 +1,403 @@
+"""`python -m probes.worker`: one framework's probes in this process, reported as JSON lines.
+
+Started by `probes.runner`, one process per framework, in that framework's own interpreter; it may
+import only the standard library, numpy and the framework (the MXNet environment has nothing
+else). Every compute probe first checks the framework's result against the numpy reference and is
+timed only if it matches. A probe that raises becomes a `failed` result and the next one runs.
+Exit codes: 0 done, 2 bad arguments, 3 the framework cannot be imported or set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from probes import reference as ref
+from probes.catalogue import LEARNING_RATE, Sizes, suite_probes, suite_sizes
+from probes.fingerprint import machine_fingerprint
+from probes.frameworks import MODULES, load_backend
+from probes.frameworks.base import Backend, Capability
+from probes.protocol import Channel
+from probes.timing import Budget, percentile, summarise, time_calls
+
+EXIT_IMPORT = 3
+Result = dict[str, Any]
+
+
+class Mismatch(RuntimeError):
+    """The framework computed something other than the reference: not timed."""
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return f"{type(error).__name__}: {text}"[:500]
+
+
+@dataclass
+class Context:
+    backend: Backend
+    sizes: Sizes
+    seed: int
+    import_seconds: float
+    _capabilities: dict[str, Capability] | None = field(default=None, repr=False)
+
+    @property
+    def budget(self) -> Budget:
+        return self.sizes.budget
+
+    def capabilities(self) -> dict[str, Capability]:
+        if self._capabilities is None:
+            self._capabilities = self.backend.capabilities()
+        return self._capabilities
+
+
+def ok(
+    value: float,
+    unit: str,
+    params: dict[str, Any],
+    *,
+    figures: list[float] | None = None,
+    higher_is_better: bool = True,
+    **details: Any,
+) -> Result:
+    spread = summarise(figures) if figures else {"repeats": 1}
+    return {
+        "status": "ok",
+        "value": value,
+        "unit": unit,
+        "higher_is_better": higher_is_better,
+        "params": params,
+        "spread": spread,
+        "details": details,
+        "error": None,
+    }
+
+
+def check(actual: np.ndarray | float, expected: np.ndarray | float, tolerance: float) -> float:
+    """Max relative error against the reference; raises Mismatch beyond tolerance."""
+    error = ref.max_rel_error(np.asarray(actual), np.asarray(expected))
+    if not error <= tolerance:  # also catches NaN
+        raise Mismatch(
+            f"result differs from the numpy reference: max relative error {error:.2e} "
+            f"> {tolerance:.0e}"
+        )
+    return error
+
+
+def _rates(samples: list[float], work: float) -> list[float]:
+    return [work / s for s in samples if s > 0]
+
+
+# -- compute probes -------------------------------------------------------------------------------
+def probe_matmul(c: Context) -> Iterator[Result]:
+    dtypes = ["float32"] + (["float16", "bfloat16"] if c.backend.device == "cuda" else [])
+    for n in c.sizes.matmul:
+        a, b = ref.matmul_inputs(c.seed, n)
+        expected = a.astype(np.float64) @ b
+        for dtype in dtypes:
+            params = {"n": n, "dtype": dtype}
+            try:
+                job = c.backend.matmul(a, b, dtype)
+                tolerance = ref.FP32_TOLERANCE if dtype == "float32" else ref.FP16_TOLERANCE
+                error = check(job.fetch(job.run()), expected, tolerance)
+                samples = time_calls(job.run, c.backend.sync, c.budget)
+                figures = [f / 1e9 for f in _rates(samples, 2.0 * n**3)]
+                yield ok(
+                    percentile(figures, 50),
+                    "GFLOP/s",
+                    params,
+                    figures=figures,
+                    max_rel_error=error,
+                    checksum=ref.checksum(expected),
+                )
+            except Exception as error:
+                yield failed(error, params)
+
+
+def probe_mlp_train(c: Context) -> Iterator[Result]:
+    batch, d_in, hidden, d_out = c.sizes.mlp
+    weights, x, y = ref.mlp_problem(c.seed, batch, d_in, hidden, d_out)
+    before, after = ref.mlp_losses_over_two_steps(weights, x, y, LEARNING_RATE)
+    for mode in ("eager", "compiled"):
+        params = {
+            "batch": batch,
+            "inputs": d_in,
+            "hidden": hidden,
+            "outputs": d_out,
+            "dtype": "float32",
+            "mode": mode,
+        }
+        try:
+            started = time.perf_counter()
+            job = c.backend.mlp_train(weights, x, y, LEARNING_RATE, mode)
+            first = float(job.fetch(job.run()))
+            first_call_s = time.perf_counter() - started
+            second = float(job.fetch(job.run()))
+            error = max(
+                check(first, before, ref.FP32_TOLERANCE), check(second, after, ref.FP32_TOLERANCE)
+            )
+            samples = time_calls(job.run, c.backend.sync, c.budget)
+            figures = _rates(samples, 1.0)
+            yield ok(
+                percentile(figures, 50),
+                "steps/s",
+                params,
+                figures=figures,
+                first_call_s=round(first_call_s, 4),
+                loss_before=first,
+                loss_after=second,
+                max_rel_error=error,
+                **job.details,
+            )
+        except Exception as error:
+            yield failed(error, params)
+
+
+def probe_conv_train_step(c: Context) -> Iterator[Result]:
+    batch, channels, size = c.sizes.conv
+    block, x, y = ref.conv_problem(c.seed, batch, channels, size)
+    params = {"batch": batch, "channels": channels, "size": size, "kernel": 3, "dtype": "float32"}
+    expected = ref.mse(ref.conv_forward(block, x), y)
+    job = c.backend.conv_train(block, x, y, LEARNING_RATE)
+    first = float(job.fetch(job.run()))
+    error = check(first, expected, ref.FP32_TOLERANCE)
+    second = float(job.fetch(job.run()))
+    if not second < first:
+        raise Mismatch(f"one SGD step did not lower the loss ({first:.6f} -> {second:.6f})")
+    samples = time_calls(job.run, c.backend.sync, c.budget)
+    figures = _rates(samples, float(batch))
+    yield ok(
+        percentile(figures, 50),
+        "images/s",
+        params,
+        figures=figures,
+        loss_before=first,
+        loss_after_step=second,
+        max_rel_error=error,
+    )
+
+
+def probe_lstm_forward(c: Context) -> Iterator[Result]:
+    batch, steps, inputs, hidden = c.sizes.lstm
+    weights, x = ref.lstm_problem(c.seed, batch, steps, inputs, hidden)
+    params = {
+        "batch": batch,
+        "steps": steps,
+        "inputs": inputs,
+        "hidden": hidden,
+        "dtype": "float32",
+    }
+    job = c.backend.lstm_forward(weights, x)
+    expected = ref.lstm_last_hidden(weights, x)
+    error = check(job.fetch(job.run()), expected, ref.FP32_TOLERANCE)
+    samples = time_calls(job.run, c.backend.sync, c.budget)
+    figures = _rates(samples, float(batch))
+    yield ok(
+        percentile(figures, 50),
+        "sequences/s",
+        params,
+        figures=figures,
+        max_rel_error=error,
+        checksum=ref.checksum(expected),
+    )
+
+
+def probe_inference_latency(c: Context) -> Iterator[Result]:
+    _, d_in, hidden, d_out = c.sizes.mlp
+    weights, x, _ = ref.mlp_problem(c.seed, 1, d_in, hidden, d_out)
+    params = {
+        "batch": 1,
+        "inputs": d_in,
+        "hidden": hidden,
+        "outputs": d_out,
+        "dtype": "float32",
+        "mode": "eager",
+    }
+    job = c.backend.mlp_forward(weights, x)
+    error = check(job.fetch(job.run()), ref.mlp_forward(weights, x), ref.FP32_TOLERANCE)
+    budget = Budget(
+        warmup=5,
+        min_repeats=c.sizes.latency_calls,
+        min_seconds=0.0,
+        max_repeats=c.sizes.latency_calls,
+    )
+    figures = [s * 1e3 for s in time_calls(job.run, c.backend.sync, budget)]
+    yield ok(
+        percentile(figures, 50),
+        "ms",
+        params,
+        figures=figures,
+        higher_is_better=False,
+        p95_ms=percentile(figures, 95),
+        max_rel_error=error,
+    )
+
+
+def probe_dispatch_overhead(c: Context) -> Iterator[Result]:
+    ops = c.sizes.dispatch_ops
+    x = np.zeros(16, dtype=np.float32)
+    params = {"elements": 16, "ops": ops, "dtype": "float32", "mode": "eager"}
+    job = c.backend.add_chain(x, ops)
+    check(job.fetch(job.run()), x + ops, ref.FP32_TOLERANCE)
+    samples = time_calls(job.run, c.backend.sync, c.budget)
+    figures = [s / ops * 1e6 for s in samples]
+    yield ok(percentile(figures, 50), "µs/op", params, figures=figures, higher_is_better=False)
+
+
+def probe_import_time(c: Context) -> Iterator[Result]:
+    yield ok(
+        round(c.import_seconds, 4),
+        "s",
+        {},
+        higher_is_better=False,
+        note="import and set-up in a fresh interpreter (disk cache as found)",
+    )
+
+
+def _status_kib(key: str) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def probe_train_peak_memory(c: Context) -> Iterator[Result]:
+    """Peak memory of conv training steps: allocator peak on GPU, RSS high-water mark on CPU.
+
+    On Linux, writing 5 to /proc/self/clear_refs resets the high-water mark, so the figure is
+    this step's peak and not an earlier probe's.
+    """
+    _, channels, size = c.sizes.conv
+    batch = c.sizes.memory_batch
+    block, x, y = ref.conv_problem(c.seed, batch, channels, size)
+    params = {"batch": batch, "channels": channels, "size": size, "dtype": "float32"}
+    job = c.backend.conv_train(block, x, y, LEARNING_RATE)
+    if c.backend.gpu_peak_bytes(reset=True) is not None:
+        for _ in range(2):
+            c.backend.sync(job.run())
+        peak = c.backend.gpu_peak_bytes(reset=False) or 0
+        yield ok(peak / 2**20, "MB", params, higher_is_better=False, method="GPU allocator peak")
+        return
+    baseline: int | None = _status_kib("VmRSS")
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        method = "VmHWM after reset - VmRSS before"
+    except OSError:
+        baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        method = "ru_maxrss growth (high-water mark could not be reset)"
+    for _ in range(2):
+        c.backend.sync(job.run())
+    peak: int | None = (
+        _status_kib("VmHWM")
+        if method.startswith("VmHWM")
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    )
+    if peak is None or baseline is None:
+        raise RuntimeError("this OS reports no resident-set figures")
+    yield ok(max(peak - baseline, 0) / 1024, "MB", params, higher_is_better=False, method=method)
+
+
+def _capability(name: str) -> Callable[[Context], Iterator[Result]]:
+    def probe(c: Context) -> Iterator[Result]:
+        found = c.capabilities().get(name)
+        if found is None:
+            raise RuntimeError(f"{c.backend.name} does not report {name}")
+        yield ok(1.0 if found.present else 0.0, "bool", {}, detail=found.detail)
+
+    return probe
+
+
+PROBES: dict[str, Callable[[Context], Iterator[Result]]] = {
+    "import_time": probe_import_time,
+    "train_peak_memory": probe_train_peak_memory,
+    "matmul": probe_matmul,
+    "conv_train_step": probe_conv_train_step,
+    "mlp_train": probe_mlp_train,
+    "lstm_forward": probe_lstm_forward,
+    "inference_latency": probe_inference_latency,
+    "dispatch_overhead": probe_dispatch_overhead,
+    **{
+        f"capability.{name}": _capability(name)
+        for name in ("gpu", "distributed", "mixed_precision", "onnx_export", "compile")
+    },
+}
+
+
+def failed(error: BaseException, params: dict[str, Any] | None = None) -> Result:
+    return {
+        "status": "failed",
+        "value": None,
+        "unit": "",
+        "params": params or {},
+        "spread": {},
+        "details": {},
+        "error": one_line(error),
+    }
+
+
+def run_probe(channel: Channel, c: Context, name: str) -> None:
+    channel.send("start", probe=name, params={})
+    try:
+        function = PROBES.get(name)
+        if function is None:
+            raise ValueError(f"unknown probe {name!r}: one of {', '.join(PROBES)}")
+        for result in function(c):
+            channel.send("result", framework=c.backend.name, probe=name, **result)
+    except Exception as error:
+        channel.send("result", framework=c.backend.name, probe=name, **failed(error))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m probes.worker", description=__doc__)
+    parser.add_argument("--framework", required=True, help=f"one of {', '.join(MODULES)}")
+    parser.add_argument("--suite", default="quick", choices=("tiny", "quick", "full"))
+    parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--probe", action="append", default=[], help="only this probe (repeat)")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    channel = Channel()
+    device = "cpu" if args.device == "auto" else args.device
+    base = {
+        "framework": args.framework,
+        "threads": args.threads,
+        "device": device,
+        "suite": args.suite,
+        "fingerprint": machine_fingerprint(),
+    }
+    started = time.perf_counter()
+    try:
+        backend = load_backend(args.framework, device, args.threads)
+    except Exception as error:
+        channel.send(
+            "hello", **base, versions={"python": platform.python_version()}, error=one_line(error)
+        )
+        return EXIT_IMPORT
+    import_seconds = time.perf_counter() - started
+    names = list(args.probe) or list(suite_probes(args.suite))
+    versions = {**backend.versions(), "python": platform.python_version()}
+    channel.send("hello", **base, versions=versions, import_seconds=import_seconds, probes=names)
+    context = Context(backend, suite_sizes(args.suite), args.seed, import_seconds)
+    for name in names:
+        run_probe(channel, context, name)
+    channel.send("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

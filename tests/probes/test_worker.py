@@ -1,0 +1,138 @@
+"""The real probe workers: every probe in TensorFlow, PyTorch and MXNet, each in its interpreter.
+
+The tiny suite runs once per module through the real runner; the tests then check the figures
+are positive, finite and consistent with each other and across frameworks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from advisor.measurements import ProbeRecord, ProbeStatus
+from probes.catalogue import CAPABILITY_PROBES, PROBES
+from probes.config import load_config, resolve_interpreters
+from probes.runner import RunOptions, parse_message, run_probes, worker_environment
+
+REPO = Path(__file__).resolve().parents[2]
+FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
+
+pytestmark = pytest.mark.frameworks
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Iterator[dict[str, list[ProbeRecord]]]:
+    interpreters = resolve_interpreters(
+        list(FRAMEWORKS), config=load_config(REPO / "advisor.toml"), environ={}
+    )
+    missing = [f"{fw}: {i.path}" for fw, i in interpreters.items() if not i.exists()]
+    if missing:
+        pytest.skip("framework interpreters missing (run ./setup.sh): " + ", ".join(missing))
+    records = run_probes(interpreters, RunOptions(suite="tiny", threads=2, timeout_s=120))
+    yield {fw: [r for r in records if r.framework == fw] for fw in FRAMEWORKS}
+
+
+def _ok(records: list[ProbeRecord], probe: str) -> list[ProbeRecord]:
+    found = [r for r in records if r.probe == probe]
+    assert found, f"no {probe} record"
+    for record in found:
+        assert record.status is ProbeStatus.OK, f"{record.framework} {probe}: {record.error}"
+    return found
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_every_probe_ran_and_gave_a_positive_finite_figure(
+    tiny: dict[str, list[ProbeRecord]], framework: str
+) -> None:
+    records = tiny[framework]
+    assert {r.probe for r in records} == set(PROBES)
+    for record in records:
+        assert record.status is ProbeStatus.OK, f"{record.probe}: {record.error}"
+        assert record.value is not None and math.isfinite(record.value)
+        if record.probe in CAPABILITY_PROBES:
+            assert record.value in (0.0, 1.0) and record.details["detail"]
+        else:
+            assert record.value > 0 or record.probe == "train_peak_memory", record
+            assert record.params["device"] == "cpu" and record.params["threads"] == 2
+    assert records[0].versions[framework] and records[0].versions["numpy"]
+    assert records[0].machine["cpu_model"]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_figures_are_internally_consistent(
+    tiny: dict[str, list[ProbeRecord]], framework: str
+) -> None:
+    records = tiny[framework]
+    by_size = {r.params["n"]: r.value or 0.0 for r in _ok(records, "matmul")}
+    small, large = min(by_size), max(by_size)
+    assert by_size[large] > by_size[small], f"{large}x{large} matmul slower than {small}x{small}"
+    for record in _ok(records, "matmul") + _ok(records, "lstm_forward"):
+        assert record.details["max_rel_error"] < 2e-3
+    modes = {r.params["mode"]: r for r in _ok(records, "mlp_train")}
+    assert set(modes) == {"eager", "compiled"}
+    eager, compiled = modes["eager"].details, modes["compiled"].details
+    assert compiled["loss_before"] == pytest.approx(eager["loss_before"], rel=1e-4)
+    assert compiled["loss_after"] == pytest.approx(eager["loss_after"], rel=1e-4)
+    assert eager["loss_after"] < eager["loss_before"]
+    (latency,) = _ok(records, "inference_latency")
+    assert latency.details["p95_ms"] >= latency.value
+    assert not latency.higher_is_better
+
+
+def test_frameworks_agree_on_the_training_steps(tiny: dict[str, list[ProbeRecord]]) -> None:
+    """Same weights, same data, same SGD step: the loss after it matches across frameworks."""
+    conv = {fw: _ok(records, "conv_train_step")[0].details for fw, records in tiny.items()}
+    reference = conv["pytorch"]["loss_after_step"]
+    for details in conv.values():
+        assert details["loss_after_step"] == pytest.approx(reference, rel=1e-3)
+        assert details["loss_before"] == pytest.approx(conv["pytorch"]["loss_before"], rel=1e-4)
+
+
+def _worker(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [python, "-m", "probes.worker", "--threads", "1", *args],
+        cwd=REPO, env=worker_environment(1, REPO, {}), capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_unknown_framework_says_so_in_hello_and_exits_3() -> None:
+    result = _worker("--framework", "caffe", "--suite", "tiny")
+    assert result.returncode == 3
+    (hello,) = [parse_message(line) for line in result.stdout.splitlines()]
+    assert hello["type"] == "hello" and "unknown framework 'caffe'" in hello["error"]
+
+
+def test_stdout_carries_only_protocol_lines_whatever_the_framework_prints() -> None:
+    result = _worker("--framework", "tensorflow", "--suite", "tiny", "--probe", "matmul",
+                     "--probe", "no_such_probe")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    messages = [parse_message(line) for line in result.stdout.splitlines()]
+    assert [m["type"] for m in messages] == ["hello", "start", "result", "result", "start",
+                                             "result", "done"]  # fmt: skip
+    assert messages[-2]["status"] == "failed" and "unknown probe" in messages[-2]["error"]
+    assert json.dumps(messages[0]["fingerprint"])
+
+
+def _cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.skipif(not _cuda(), reason="no CUDA GPU on this machine (CPU-only PyTorch or no GPU)")
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"])
+def test_cuda_probes_run_on_the_gpu(framework: str) -> None:
+    result = _worker("--framework", framework, "--suite", "tiny", "--device", "cuda",
+                     "--probe", "matmul", "--probe", "train_peak_memory")  # fmt: skip
+    results = [m for m in map(parse_message, result.stdout.splitlines()) if m["type"] == "result"]
+    assert results and all(m["status"] == "ok" for m in results), results
+    assert {m["params"]["dtype"] for m in results if m["probe"] == "matmul"} >= {"float16"}
