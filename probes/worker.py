@@ -286,8 +286,8 @@ def probe_train_peak_memory(c: Context) -> Iterator[Result]:
     if c.backend.gpu_peak_bytes(reset=True) is not None:
         for _ in range(2):
             c.backend.sync(job.run())
-        peak = c.backend.gpu_peak_bytes(reset=False) or 0
-        yield ok(peak / 2**20, "MB", params, higher_is_better=False, method="GPU allocator peak")
+        allocated = c.backend.gpu_peak_bytes(reset=False) or 0
+        yield ok(allocated / 2**20, "MB", params, higher_is_better=False, method="GPU allocator peak")
         return
     baseline: int | None = _status_kib("VmRSS")
     try:
