@@ -291,14 +291,10 @@ def _add_optional_commands(sub: Any) -> None:
     """Commands that live in their own modules (probes, what-if, UI launcher)."""
     from advisor.probe_cli import add_probe_parser
     from advisor.ui_launch import add_ui_parser
+    from advisor.whatif_cli import add_whatif_parser
 
     add_probe_parser(sub)
-    try:  # TEMP: advisor.whatif_cli is being written
-        from advisor.whatif_cli import add_whatif_parser
-    except ModuleNotFoundError:
-        pass
-    else:
-        add_whatif_parser(sub)
+    add_whatif_parser(sub)
     add_ui_parser(sub)
 
 

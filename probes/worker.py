@@ -287,7 +287,9 @@ def probe_train_peak_memory(c: Context) -> Iterator[Result]:
         for _ in range(2):
             c.backend.sync(job.run())
         allocated = c.backend.gpu_peak_bytes(reset=False) or 0
-        yield ok(allocated / 2**20, "MB", params, higher_is_better=False, method="GPU allocator peak")
+        yield ok(
+            allocated / 2**20, "MB", params, higher_is_better=False, method="GPU allocator peak"
+        )
         return
     baseline: int | None = _status_kib("VmRSS")
     try:

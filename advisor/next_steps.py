@@ -1,0 +1,96 @@
+"""What to do after the pick: the knowledge base's next steps whose conditions fit the answers.
+
+Steps are data (`knowledge/next_steps/*.toml`), each resting on claims; this module only selects
+them for the top pick (or a framework asked for) and resolves their sources. Pure: no I/O beyond
+the cached knowledge load.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.engine import claim_evidence
+from advisor.knowledge import Knowledge
+from advisor.knowledge_files import default_knowledge
+from advisor.questionnaire import Framework
+from advisor.recommendation import ClaimEvidence, Recommendation
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    detail: str
+    command: str | None = None
+    sources: list[ClaimEvidence]
+
+
+class NextStepsReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    framework: Framework | None
+    name: str | None
+    steps: list[Step]
+
+    def _source_line(self, step: Step) -> str:
+        cited = []
+        for claim in step.sources:
+            url = next((r.url for r in claim.references if r.url), None)
+            if claim.source is None:
+                cited.append(url or claim.id)
+            elif claim.verdict.value == "holds":
+                cited.append(claim.source.label)
+            else:
+                fix = f", corrected by {url}" if url else ""
+                cited.append(f"{claim.source.label} ({claim.verdict.value}{fix})")
+        return "; ".join(dict.fromkeys(cited))
+
+    def text_lines(self) -> list[str]:
+        if self.framework is None:
+            return ["Next steps: none (every framework is excluded)."]
+        lines = [f"Next steps with {self.name}:"]
+        for number, step in enumerate(self.steps, start=1):
+            lines.append(f" {number}. {step.title}")
+            lines.append(f"    {step.detail}")
+            if step.command:
+                lines.append(f"    $ {step.command}")
+            lines.append(f"    source: {self._source_line(step)}")
+        return lines
+
+    def markdown_lines(self) -> list[str]:
+        if self.framework is None:
+            return ["No next steps: every framework is excluded."]
+        lines = [f"With **{self.name}**:", ""]
+        for number, step in enumerate(self.steps, start=1):
+            lines.append(f"{number}. **{step.title}**. {step.detail}")
+            if step.command:
+                lines.append(f"   `{step.command}`")
+            lines.append(f"   *Source: {self._source_line(step)}*")
+        return lines
+
+
+def next_steps(
+    recommendation: Recommendation,
+    *,
+    framework: Framework | None = None,
+    knowledge: Knowledge | None = None,
+) -> NextStepsReport:
+    """The steps for `framework` (default: the top pick) that fit the recommendation's answers."""
+    kb = knowledge or default_knowledge()
+    chosen = framework or recommendation.top_pick
+    if chosen is None:
+        return NextStepsReport(framework=None, name=None, steps=[])
+    requirements = recommendation.requirements
+    steps = [
+        Step(
+            id=compiled.step.id,
+            title=compiled.step.title,
+            detail=compiled.step.detail,
+            command=compiled.step.command,
+            sources=[claim_evidence(kb.claims[c], kb) for c in compiled.step.claims],
+        )
+        for compiled in kb.next_steps
+        if compiled.step.framework is chosen and compiled.applies(requirements)
+    ]
+    return NextStepsReport(framework=chosen, name=kb.frameworks[chosen].name, steps=steps)

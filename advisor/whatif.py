@@ -1,0 +1,275 @@
+"""What would change the pick? Apply edits to the answers, and search for the smallest ones.
+
+`apply_changes` takes `path=value` edits (the CLI's `--set`), checked against the questionnaire
+model. `smallest_flips` searches the questionnaire itself: for each runner-up, every priority moved
+step by step, and every single-answer edit the schema allows (each enum value, each list item
+added or removed, each flag flipped), re-running the engine on each; only edits under which that
+framework really wins are reported. Nothing is hand-written per framework, so a new field or
+framework is searched without code changes. Constraints (exclusions) are left out of the search:
+"exclude the winner" is never advice.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.answers import AnswersError, merge, validate_answers
+from advisor.engine import recommend
+from advisor.knowledge import Knowledge
+from advisor.measurements import Measurements
+from advisor.questionnaire import Framework, Requirements
+from advisor.recommendation import Recommendation
+
+SKIPPED_SECTIONS = ("constraints",)
+MAX_ANSWER_FLIPS = 3
+MAX_PRIORITY_FLIPS = 3
+
+
+class WhatIfError(ValueError):
+    """A bad `path=value` edit; the message is one line naming the path and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """One answer in the questionnaire: its dotted path and what values it takes."""
+
+    path: str
+    kind: str
+    """bool | int | enum | enum_list"""
+    choices: tuple[str, ...] = ()
+
+
+def _leaves(model: type[BaseModel], prefix: str = "") -> Iterator[Leaf]:
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        path = f"{prefix}{name}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _leaves(annotation, path + ".")
+        elif annotation is bool:
+            yield Leaf(path, "bool")
+        elif annotation is int:
+            yield Leaf(path, "int")
+        elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            yield Leaf(path, "enum", tuple(str(m.value) for m in annotation))
+        elif get_origin(annotation) is list:
+            (item,) = get_args(annotation)
+            if isinstance(item, type) and issubclass(item, enum.Enum):
+                yield Leaf(path, "enum_list", tuple(str(m.value) for m in item))
+
+
+LEAVES: dict[str, Leaf] = {leaf.path: leaf for leaf in _leaves(Requirements)}
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        node = node[part]
+    return node
+
+
+def _parse_value(leaf: Leaf, raw: str) -> Any:
+    text = raw.strip()
+    if leaf.kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise WhatIfError(f"--set {leaf.path}={raw}: use true or false")
+        return text.lower() == "true"
+    if leaf.kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise WhatIfError(f"--set {leaf.path}={raw}: use a whole number (0-5)") from None
+    if leaf.kind == "enum_list":
+        return [v.strip() for v in text.split(",") if v.strip()]
+    return text
+
+
+def apply_changes(requirements: Requirements, changes: Sequence[str]) -> Requirements:
+    """The answers with `path=value` edits applied (lists as a,b,c), validated like a file."""
+    data = requirements.model_dump(mode="json")
+    edits: dict[str, Any] = {}
+    for change in changes:
+        path, sep, raw = change.partition("=")
+        path = path.strip()
+        if not sep:
+            raise WhatIfError(f"--set {change!r}: write PATH=VALUE, e.g. priorities.deployment=5")
+        leaf = LEAVES.get(path)
+        if leaf is None:
+            known = ", ".join(sorted(p for p in LEAVES if p != "schema_version"))
+            raise WhatIfError(f"--set {path}: unknown answer; one of {known}")
+        edits[path] = _parse_value(leaf, raw)
+    try:
+        return validate_answers(merge(data, edits), "--set")
+    except AnswersError as error:
+        raise WhatIfError(str(error)) from None
+
+
+class Flip(BaseModel):
+    """One verified edit under which a runner-up becomes the top pick."""
+
+    model_config = ConfigDict(frozen=True)
+
+    framework: Framework
+    name: str
+    kind: str
+    """priority | answer"""
+    change: str
+    """the edit as `--set` takes it"""
+    description: str
+    lead: float
+    """points the framework would be ahead by"""
+
+
+class RunnerUp(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    framework: Framework
+    name: str
+    behind: float
+    flips: list[Flip]
+
+    def sentence(self) -> str:
+        if not self.flips:
+            return f"{self.name} would not win with any single change of priority or answer."
+        return (
+            f"{self.name} would win if " + ", or if ".join(f.description for f in self.flips) + "."
+        )
+
+
+class WhatIfReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    top_pick: Framework | None
+    runners_up: list[RunnerUp]
+    evaluated: int
+    """how many edited questionnaires were scored"""
+
+    def text_lines(self) -> list[str]:
+        lines = ["What would change the pick (each change checked by re-running the engine):"]
+        if not self.runners_up:
+            return [*lines, "  nothing: fewer than two frameworks are eligible."]
+        for runner in self.runners_up:
+            lines.append(f"  {runner.sentence()}")
+            lines.extend(
+                f"    --set {f.change}   ({f.name} ahead by {f.lead:.1f})" for f in runner.flips
+            )
+        return lines
+
+    def markdown_lines(self) -> list[str]:
+        if not self.runners_up:
+            return ["Nothing: fewer than two frameworks are eligible."]
+        lines = []
+        for runner in self.runners_up:
+            lines.append(f"- {runner.sentence()}")
+            lines.extend(
+                f"  - `--set {f.change}` ({f.name} ahead by {f.lead:.1f} points)"
+                for f in runner.flips
+            )
+        lines += ["", "*Each change was applied and the engine re-run to confirm the new winner.*"]
+        return lines
+
+
+def _lead(rec: Recommendation, framework: Framework) -> float | None:
+    """How far `framework` is ahead when it is first, else None."""
+    if rec.top_pick is not framework:
+        return None
+    return rec.margin if rec.margin is not None else 100.0
+
+
+def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
+    """(set-expression, description, path) for every single-answer edit the schema allows."""
+    data = requirements.model_dump(mode="json")
+    for leaf in LEAVES.values():
+        if leaf.path.split(".")[0] in (*SKIPPED_SECTIONS, "priorities") or leaf.kind == "int":
+            continue
+        current = _get(data, leaf.path)
+        label = leaf.path.rsplit(".", 1)[-1].replace("_", " ")
+        if leaf.kind == "bool":
+            yield (
+                f"{leaf.path}={str(not current).lower()}",
+                (f"{label} were {'off' if current else 'on'}"),
+                leaf.path,
+            )
+        elif leaf.kind == "enum":
+            for choice in leaf.choices:
+                if choice != current:
+                    yield f"{leaf.path}={choice}", f"{label} were {choice}", leaf.path
+        else:
+            for choice in leaf.choices:
+                if choice in current:
+                    rest = [v for v in current if v != choice]
+                    if rest:
+                        yield (f"{leaf.path}={','.join(rest)}",
+                               f"{label} left out {choice}", leaf.path)  # fmt: skip
+                else:
+                    added = [v for v in current if v != "none"] + [choice]
+                    if choice == "none":
+                        added = ["none"]
+                    yield f"{leaf.path}={','.join(added)}", f"{label} also had {choice}", leaf.path
+
+
+def smallest_flips(
+    requirements: Requirements,
+    *,
+    knowledge: Knowledge | None = None,
+    measurements: Measurements | None = None,
+) -> WhatIfReport:
+    """For each runner-up, the smallest verified edits that make it the top pick."""
+    base = recommend(requirements, measurements, knowledge=knowledge)
+    evaluated = 0
+    if len(base.ranking) < 2:
+        return WhatIfReport(top_pick=base.top_pick, runners_up=[], evaluated=0)
+
+    cache: dict[str, Recommendation] = {}
+
+    def run(change: str) -> Recommendation | None:
+        nonlocal evaluated
+        if change not in cache:
+            try:
+                edited = apply_changes(requirements, [change])
+            except WhatIfError:
+                return None
+            evaluated += 1
+            cache[change] = recommend(edited, measurements, knowledge=knowledge)
+        return cache[change]
+
+    runners = []
+    top_score = base.ranking[0].score
+    for ranked in base.ranking[1:]:
+        fw = ranked.framework
+        priority_flips: list[tuple[int, Flip]] = []
+        for name in type(requirements.priorities).model_fields:
+            current = getattr(requirements.priorities, name)
+            steps = sorted((v for v in range(6) if v != current), key=lambda v: abs(v - current))
+            for value in steps:
+                change = f"priorities.{name}={value}"
+                result = run(change)
+                lead = _lead(result, fw) if result else None
+                if lead is not None:
+                    words = name.replace("_", " ")
+                    priority_flips.append((abs(value - current), Flip(
+                        framework=fw, name=ranked.name, kind="priority", change=change,
+                        description=f"{words} mattered {value} instead of {current}", lead=lead,
+                    )))  # fmt: skip
+                    break
+        answer_flips = []
+        for change, description, _path in _answer_edits(requirements):
+            result = run(change)
+            lead = _lead(result, fw) if result else None
+            if lead is not None:
+                answer_flips.append(Flip(
+                    framework=fw, name=ranked.name, kind="answer", change=change,
+                    description=description, lead=lead,
+                ))  # fmt: skip
+        priority_flips.sort(key=lambda pair: (pair[0], -pair[1].lead))
+        answer_flips.sort(key=lambda flip: -flip.lead)
+        flips = [f for _, f in priority_flips[:MAX_PRIORITY_FLIPS]]
+        flips += answer_flips[:MAX_ANSWER_FLIPS]
+        runners.append(
+            RunnerUp(framework=fw, name=ranked.name, behind=top_score - ranked.score, flips=flips)
+        )
+    return WhatIfReport(top_pick=base.top_pick, runners_up=runners, evaluated=evaluated)
