@@ -2,6 +2,8 @@
 
 The Python API: `recommend(requirements, measurements=None)` returns a `Recommendation`;
 `load_answers(path)` reads a questionnaire file; `Requirements` is the questionnaire model.
+How sure and what next: `analyse_robustness(recommendation)`, `smallest_flips(requirements)`,
+`apply_changes(requirements, ["priorities.deployment=5"])`, `next_steps(recommendation)`.
 Names resolve lazily so that importing one submodule does not load the engine.
 """
 
@@ -15,8 +17,11 @@ if TYPE_CHECKING:
     from advisor.engine import recommend
     from advisor.knowledge_files import load_knowledge
     from advisor.measurements import Measurements, ProbeRecord
+    from advisor.next_steps import next_steps
     from advisor.questionnaire import Requirements
     from advisor.recommendation import Recommendation
+    from advisor.robustness import analyse_robustness
+    from advisor.whatif import apply_changes, smallest_flips
 
 _EXPORTS = {
     "recommend": "advisor.engine",
@@ -27,6 +32,10 @@ _EXPORTS = {
     "Recommendation": "advisor.recommendation",
     "Measurements": "advisor.measurements",
     "ProbeRecord": "advisor.measurements",
+    "analyse_robustness": "advisor.robustness",
+    "smallest_flips": "advisor.whatif",
+    "apply_changes": "advisor.whatif",
+    "next_steps": "advisor.next_steps",
 }
 
 __all__ = [
@@ -35,9 +44,13 @@ __all__ = [
     "ProbeRecord",
     "Recommendation",
     "Requirements",
+    "analyse_robustness",
+    "apply_changes",
     "load_answers",
     "load_knowledge",
+    "next_steps",
     "recommend",
+    "smallest_flips",
 ]
 
 

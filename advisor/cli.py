@@ -214,7 +214,12 @@ def _add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+CORE_COMMANDS = ("recommend", "explain", "claims", "schema")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; given a core `command`, the commands living in other modules are left
+    out, which keeps their imports off the path of the advice."""
     parser = argparse.ArgumentParser(
         prog="advisor",
         description="Which deep-learning framework fits your project, with cited evidence and "
@@ -283,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sch.set_defaults(handler=cmd_schema)
 
-    _add_optional_commands(sub)
+    if command not in CORE_COMMANDS:
+        _add_optional_commands(sub)
     return parser
 
 
@@ -299,8 +305,10 @@ def _add_optional_commands(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    command = arguments[0] if arguments else None
+    parser = build_parser(command)
+    args = parser.parse_args(arguments)
     try:
         return int(args.handler(args))
     except (AnswersError, CliError, KnowledgeError) as error:

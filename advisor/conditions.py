@@ -34,7 +34,9 @@ class ConditionError(ValueError):
 
 
 class _Node(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, defer_build=True
+    )
 
 
 class FieldTest(_Node):
@@ -83,9 +85,8 @@ class Not(_Node):
 
 
 Condition = Union[FieldTest, AllOf, AnyOf, Not]  # noqa: UP007 - a recursive alias needs Union
-AllOf.model_rebuild()
-AnyOf.model_rebuild()
-Not.model_rebuild()
+# (the forward references to Condition resolve when a schema is first built: defer_build keeps
+# that off the import path of every CLI command)
 
 Predicate = Callable[[Requirements], bool]
 

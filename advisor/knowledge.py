@@ -30,7 +30,7 @@ class KnowledgeError(ValueError):
 
 
 class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Verdict(Choice):

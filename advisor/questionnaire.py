@@ -116,7 +116,7 @@ Priority = Annotated[int, Field(ge=0, le=5, strict=True)]
 class Section(BaseModel):
     """Every questionnaire section rejects unknown keys: a typo must not be silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _unique(values: list[Choice]) -> list[Choice]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from advisor.measurements import ProbeRecord
+from advisor.paths import cache_dir
 
 SCHEMA_VERSION = 1
 STORE_ENV = "ADVISOR_STORE"
@@ -54,18 +54,11 @@ class StoreError(RuntimeError):
 
 
 def default_store_path(environ: Mapping[str, str] | None = None) -> Path:
-    """$ADVISOR_STORE, else the user's cache folder (no platformdirs needed for three cases)."""
+    """$ADVISOR_STORE, else the advisor's folder in the user's cache."""
     env = os.environ if environ is None else environ
     if env.get(STORE_ENV):
         return Path(env[STORE_ENV]).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local") / "advisor" / "Cache"
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Caches" / "advisor"
-    else:
-        base = Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "advisor"
-    return base / STORE_NAME
+    return cache_dir(env) / STORE_NAME
 
 
 def params_key(params: Mapping[str, Any]) -> str:

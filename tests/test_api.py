@@ -26,6 +26,21 @@ def test_public_api_recommends_from_a_dict() -> None:
     assert data["ranking"][0]["framework"] == "tensorflow"
 
 
+def test_api_answers_how_sure_what_if_and_what_next() -> None:
+    requirements = advisor.Requirements.model_validate({"project": {"tasks": ["nlp"]}})
+    result = advisor.recommend(requirements)
+    robustness = advisor.analyse_robustness(result, samples=300)
+    assert robustness.top_pick == result.top_pick and robustness.rank_acceptability
+    flips = advisor.smallest_flips(requirements)
+    for runner in flips.runners_up:
+        for flip in runner.flips:
+            edited = advisor.apply_changes(requirements, [flip.change])
+            assert advisor.recommend(edited).top_pick == runner.framework
+    steps = advisor.next_steps(result)
+    assert steps.framework == result.top_pick and steps.steps
+    assert json.loads(robustness.model_dump_json())["verdict"] == robustness.verdict
+
+
 def test_importing_the_api_loads_no_framework() -> None:
     """Advice must never import a deep-learning framework (or numpy) on its default path."""
     code = (
