@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from advisor.engine import recommend
     from advisor.knowledge_files import load_knowledge
     from advisor.measurements import Measurements, ProbeRecord
-    from advisor.next_steps import next_steps
+    from advisor.steps import next_steps
     from advisor.questionnaire import Requirements
     from advisor.recommendation import Recommendation
     from advisor.robustness import analyse_robustness
@@ -35,7 +35,7 @@ _EXPORTS = {
     "analyse_robustness": "advisor.robustness",
     "smallest_flips": "advisor.whatif",
     "apply_changes": "advisor.whatif",
-    "next_steps": "advisor.next_steps",
+    "next_steps": "advisor.steps",
 }
 
 __all__ = [

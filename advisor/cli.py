@@ -169,7 +169,7 @@ def _report(args: argparse.Namespace) -> Any:
 
         extras["robustness"] = analyse_robustness(recommendation)
     if getattr(args, "next_steps", False):
-        from advisor.next_steps import next_steps
+        from advisor.steps import next_steps
 
         extras["next_steps"] = next_steps(recommendation)
     if getattr(args, "what_if", False):

@@ -34,9 +34,7 @@ class ConditionError(ValueError):
 
 
 class _Node(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, defer_build=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class FieldTest(_Node):

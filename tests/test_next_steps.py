@@ -9,7 +9,7 @@ import pytest
 from advisor.engine import recommend
 from advisor.knowledge import KnowledgeError
 from advisor.knowledge_files import load_knowledge
-from advisor.next_steps import next_steps
+from advisor.steps import next_steps
 from advisor.questionnaire import Framework, Requirements
 
 ROOT = Path(__file__).resolve().parents[1]

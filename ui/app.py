@@ -117,7 +117,7 @@ def _extras(
     for name, module, function, argument in (
         ("robustness", "advisor.robustness", "analyse_robustness", _rec),
         ("what_if", "advisor.whatif", "smallest_flips", _req),
-        ("next_steps", "advisor.next_steps", "next_steps", _rec),
+        ("next_steps", "advisor.steps", "next_steps", _rec),
     ):
         call = _optional(module, function)
         if call is None:

@@ -375,36 +375,24 @@ def test_reset_restores_the_defaults() -> None:
 
 
 # -- optional analyses ----------------------------------------------------------------------
-def test_robustness_next_steps_and_what_if_are_shown_when_present(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from pydantic import BaseModel
+def test_robustness_what_if_and_next_steps_are_shown_as_the_library_gives_them() -> None:
+    from advisor.engine import recommend
+    from advisor.robustness import analyse_robustness
+    from advisor.steps import next_steps
+    from advisor.whatif import smallest_flips
 
-    class Robustness(BaseModel):
-        verdict: str
-        rank_acceptability: dict[str, dict[str, float]]
-        topsis_agreement: bool
-
-    fake_robustness = types.ModuleType("advisor.robustness")
-    fake_robustness.analyse_robustness = lambda rec: Robustness(  # type: ignore[attr-defined]
-        verdict=f"{rec.ranking[0].name} stays first under 97% of nearby weightings",
-        rank_acceptability={e.name: {"rank 1": 0.97 if e.rank == 1 else 0.03} for e in rec.ranking},
-        topsis_agreement=True,
-    )
-    fake_steps = types.ModuleType("advisor.next_steps")
-    fake_steps.next_steps = lambda rec: [  # type: ignore[attr-defined]
-        {"step": f"Prototype with {rec.ranking[0].name}", "url": "https://example.invalid"}
-    ]
-    monkeypatch.setitem(sys.modules, "advisor.robustness", fake_robustness)
-    monkeypatch.setitem(sys.modules, "advisor.next_steps", fake_steps)
     at = start()
+    answers = default_requirements()
+    rec = recommend(answers)
     headers = [h.value for h in at.header]
     assert "How robust is the pick?" in headers
-    assert any("stays first under 97%" in i.value for i in at.info)
-    assert any(e.label == "Next steps" for e in at.expander)
-    frames = [d.value for d in at.dataframe]
-    assert any("step" in f.columns for f in frames), "next steps are listed"
-    assert any("rank 1" in f.columns for f in frames), "rank acceptability is a table"
+    markdown = "\n".join(m.value for m in at.markdown)
+    assert analyse_robustness(rec).verdict in markdown
+    assert {e.label for e in at.expander} >= {"Next steps", "What would change the pick"}
+    assert next_steps(rec).steps[0].title in markdown
+    flips = [f for r in smallest_flips(answers).runners_up for f in r.flips]
+    if flips:
+        assert flips[0].change in markdown
 
 
 # -- probes ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""What to do after the pick: the knowledge base's next steps whose conditions fit the answers.
+"""Next steps, what to do after the pick: the knowledge base's next steps whose conditions fit the answers.
 
 Steps are data (`knowledge/next_steps/*.toml`), each resting on claims; this module only selects
 them for the top pick (or a framework asked for) and resolves their sources. Pure: no I/O beyond
