@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from advisor.engine import recommend
     from advisor.knowledge_files import load_knowledge
     from advisor.measurements import Measurements, ProbeRecord
-    from advisor.steps import next_steps
     from advisor.questionnaire import Requirements
     from advisor.recommendation import Recommendation
     from advisor.robustness import analyse_robustness
+    from advisor.steps import next_steps
     from advisor.whatif import apply_changes, smallest_flips
 
 _EXPORTS = {

@@ -9,8 +9,8 @@ import pytest
 from advisor.engine import recommend
 from advisor.knowledge import KnowledgeError
 from advisor.knowledge_files import load_knowledge
-from advisor.steps import next_steps
 from advisor.questionnaire import Framework, Requirements
+from advisor.steps import next_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
