@@ -68,6 +68,11 @@ class Seed(_Data):
     file: str
     title: str
     language: str = "zh"
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    """digest of the article text the items were counted in"""
+    items: dict[str, int] = Field(default_factory=dict)
+    """numbered items per section of the parts every claim set must cover (sections 2, 3.3, 3.4,
+    6 and 9), so coverage is checked even where the article itself is not at hand"""
 
 
 class Reference(_Data):

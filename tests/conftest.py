@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = Path(os.environ.get("ADVISOR_SEEDS_DIR") or ROOT.parent / "shared" / "seeds")
 
 
 def example_files() -> list[Path]:
