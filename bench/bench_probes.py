@@ -106,6 +106,12 @@ def harness_overhead() -> tuple[float, float] | None:
 
 def _timing_loop_ns(timing: Any, empty: Callable[[], None]) -> float | None:
     """Time `empty` with the harness's own measuring function; ns per call from its result."""
+    time_calls = getattr(timing, "time_calls", None)
+    budget_type = getattr(timing, "Budget", None)
+    if callable(time_calls) and budget_type is not None:
+        # the worker's loop: one sample per call, each ending with the framework's sync
+        samples = time_calls(empty, lambda result: None, budget_type(1000, 10_000, 0.2))
+        return float(statistics.median(samples)) * 1e9
     for name in ("measure", "time_callable", "benchmark", "autorange", "timeit"):
         function = getattr(timing, name, None)
         if not callable(function):
@@ -140,14 +146,15 @@ def main() -> None:
         sys.exit(f"bench_probes: {', '.join(missing)} not written yet; nothing to measure")
     interpreters = resolve_interpreters(FRAMEWORKS, config=load_config(find_config(ROOT)))
 
-    # (a) the probe's matmul against numpy's, in the same run
-    numpy_gflops, numpy_cv = numpy_matmul_gflops(args.threads)
+    # (a) the probe's matmul against numpy's, in the same run, at the size the probe used
     records = run_probes(
         interpreters,
         RunOptions(suite="quick", threads=args.threads, probes=("matmul",)),
     )
     found = matmul_records(records)
-    print(f"(a) matmul {N}x{N} float32, {args.threads} thread(s)")
+    n = int(next(iter(found.values())).params.get("n", N)) if found else N
+    numpy_gflops, numpy_cv = numpy_matmul_gflops(args.threads, n)
+    print(f"(a) matmul {n}x{n} float32, {args.threads} thread(s)")
     print(f"    numpy (reference, direct)      {numpy_gflops:8.1f} GFLOP/s  (CV {numpy_cv:.1%})")
     for framework in FRAMEWORKS:
         record = found.get(framework)
@@ -157,9 +164,11 @@ def main() -> None:
             print(f"    {framework:<12} probe            -   ({why})")
             continue
         cv = f"CV {record.spread.cv:.1%}" if record.spread.cv is not None else ""
+        load = record.details.get("other_load_cpus")
+        busy = f"  other processes {load:.1f} CPUs" if isinstance(load, int | float) else ""
         print(
             f"    {framework:<12} probe n={record.params.get('n')}  {record.value:8.1f} "
-            f"{record.unit}  ratio to numpy {record.value / numpy_gflops:.2f}  {cv}"
+            f"{record.unit}  ratio to numpy {record.value / numpy_gflops:.2f}  {cv}{busy}"
         )
 
     # (b) harness overhead
@@ -197,9 +206,8 @@ def main() -> None:
     for framework in FRAMEWORKS:
         share = [r for r in suite if r.framework == framework]
         took = imports.get(framework)
-        print(
-            f"    {framework:<12} {len(share):3d} records, import {took if took is not None else '-'} s"
-        )
+        shown = f"{took:.2f}" if took is not None else "-"
+        print(f"    {framework:<12} {len(share):3d} records, import {shown} s")
     for line in bad:
         print(f"    not ok: {line}")
 

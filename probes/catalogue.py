@@ -1,8 +1,9 @@
 """The probe suites: which probes run, at which sizes, for how long.
 
 One table for every framework, so each measures the same math at the same shapes and dtype.
-`tiny` checks that everything works (CI), `quick` gives usable figures in about a minute for all
-three frameworks on a 2-core machine, `full` measures longer and larger.
+`tiny` checks that everything works (CI, about 20 s for all three frameworks on 2 cores), `quick`
+gives usable figures in about 30 s for all three on a 2-core machine, `full` measures longer and
+larger.
 """
 
 from __future__ import annotations
@@ -61,14 +62,14 @@ SUITES: dict[str, Sizes] = {
         budget=Budget(warmup=1, min_repeats=3, min_seconds=0.02),
     ),
     "quick": Sizes(
-        matmul=(128, 512),
+        matmul=(128, 512, 1024),
         mlp=(64, 256, 512, 10),
         conv=(8, 16, 32),
         memory_batch=64,
         lstm=(16, 32, 64, 128),
         latency_calls=100,
         dispatch_ops=200,
-        budget=Budget(warmup=2, min_repeats=5, min_seconds=0.15),
+        budget=Budget(warmup=2, min_repeats=5, min_seconds=0.3),
     ),
     "full": Sizes(
         matmul=(256, 1024, 2048),

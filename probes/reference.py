@@ -131,23 +131,55 @@ def conv_problem(seed: int, batch: int, channels: int, size: int) -> tuple[ConvB
     )
 
 
+def _patches(x: Array) -> Array:
+    """(n, c, 9, h, w): the 3x3 neighbourhood of every pixel, zero-padded at the edges."""
+    _n, _c, h, w = x.shape
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    return np.stack(
+        [padded[:, :, i : i + h, j : j + w] for i in range(3) for j in range(3)], axis=2
+    )
+
+
 def conv2d_same(x: Array, kernel: Array, bias: Array) -> Array:
     """3x3, stride 1, zero padding 1 (cross-correlation, as every framework computes it)."""
-    _n, c, h, w = x.shape
-    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
-    patches = np.stack(
-        [padded[:, :, i : i + h, j : j + w] for i in range(3) for j in range(3)], axis=2
-    )  # n, c, 9, h, w
-    flat_kernel = kernel.astype(np.float64).reshape(kernel.shape[0], c, 9)
+    flat_kernel = kernel.astype(np.float64).reshape(kernel.shape[0], kernel.shape[1], 9)
     return np.asarray(
-        np.einsum("nckhw,ock->nohw", patches, flat_kernel) + bias[None, :, None, None]
+        np.einsum("nckhw,ock->nohw", _patches(x), flat_kernel) + bias[None, :, None, None]
     )
+
+
+def _conv_backward(x: Array, kernel: Array, d_out: Array) -> tuple[Array, Array, Array]:
+    """Gradients of `conv2d_same` for input, kernel and bias, given the output's gradient."""
+    d_kernel = np.einsum("nckhw,nohw->ock", _patches(x), d_out).reshape(kernel.shape)
+    # the input's gradient correlates d_out with the kernel turned 180 degrees, in and out swapped
+    turned = kernel.astype(np.float64)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+    d_x = conv2d_same(d_out, turned, np.zeros(turned.shape[0]))
+    return d_x, d_kernel, d_out.sum(axis=(0, 2, 3))
 
 
 def conv_forward(b: ConvBlock, x: Array) -> Array:
     hidden = np.maximum(conv2d_same(x, b.k1, b.c1), 0.0)
     out = np.maximum(conv2d_same(hidden, b.k2, b.c2) + x, 0.0)
     return np.asarray(out.mean(axis=(2, 3)) @ b.dense.T.astype(np.float64) + b.bias)
+
+
+def conv_sgd_step(b: ConvBlock, x: Array, y: Array, lr: float) -> ConvBlock:
+    """The block after one plain SGD step on mean squared error (hand-written backward pass)."""
+    x64 = x.astype(np.float64)
+    pre1 = conv2d_same(x64, b.k1, b.c1)
+    hidden = np.maximum(pre1, 0.0)
+    pre2 = conv2d_same(hidden, b.k2, b.c2) + x64
+    pooled = np.maximum(pre2, 0.0).mean(axis=(2, 3))
+    logits = pooled @ b.dense.T.astype(np.float64) + b.bias
+    d_logits = 2.0 * (logits - y) / logits.size
+    d_pooled = d_logits @ b.dense.astype(np.float64)
+    size = x.shape[2] * x.shape[3]
+    d_pre2 = np.broadcast_to(d_pooled[:, :, None, None] / size, pre2.shape) * (pre2 > 0)
+    d_hidden, d_k2, d_c2 = _conv_backward(hidden, b.k2, d_pre2)
+    _, d_k1, d_c1 = _conv_backward(x64, b.k1, d_hidden * (pre1 > 0))
+    grads = (d_k1, d_c1, d_k2, d_c2, d_logits.T @ pooled, d_logits.sum(axis=0))
+    values = (b.k1, b.c1, b.k2, b.c2, b.dense, b.bias)
+    return ConvBlock(*(np.asarray(v - lr * g) for v, g in zip(values, grads, strict=True)))
 
 
 # -- LSTM (gates i, f, g, o; one bias), final hidden state ------------------------------------------

@@ -7,6 +7,7 @@ timed on launching work, not doing it.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -67,3 +68,54 @@ def summarise(figures: Sequence[float]) -> dict[str, float | int]:
         "cv": std / mean if mean else 0.0,
         "repeats": len(figures),
     }
+
+
+# -- other processes' load ------------------------------------------------------------------------
+def _busy_ticks() -> tuple[int, int] | None:
+    """Non-idle CPU ticks of the whole machine and of this process (Linux /proc; else None)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+        with open("/proc/self/stat", encoding="ascii") as own:
+            mine = own.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    guest = sum(fields[8:10])  # already counted in user / nice
+    return sum(fields) - idle - guest, int(mine[11]) + int(mine[12])  # utime + stime
+
+
+class OtherLoad:
+    """How many CPUs' worth of work other processes did while a figure was measured.
+
+    A 2-core machine shared with a test run or a browser can halve an OpenMP framework's figure
+    (its threads wait at barriers for a descheduled sibling), so the figure says when it happened.
+    """
+
+    def __init__(self) -> None:
+        self._start = _busy_ticks()
+        self._wall = time.perf_counter()
+
+    def cpus(self) -> float | None:
+        end = _busy_ticks()
+        wall = time.perf_counter() - self._wall
+        if self._start is None or end is None or wall <= 0:
+            return None
+        ticks_per_s = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        others = (end[0] - self._start[0]) - (end[1] - self._start[1])
+        return round(max(others, 0) / ticks_per_s / wall, 2)
+
+
+@dataclass(frozen=True)
+class Timed:
+    samples: list[float]
+    """seconds per call"""
+    other_load: float | None
+    """CPUs busy with other processes meanwhile (None where the OS does not tell)"""
+
+
+def measure(call: Callable[[], Any], sync: Callable[[Any], None], budget: Budget) -> Timed:
+    """`time_calls`, noting how busy the rest of the machine was while it ran."""
+    load = OtherLoad()
+    samples = time_calls(call, sync, budget)
+    return Timed(samples, load.cpus())

@@ -7,6 +7,7 @@ the clock).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,6 +29,16 @@ class Prepared:
 class Capability:
     present: bool
     detail: str
+
+
+def try_capability(action: Callable[[], object], what: str) -> Capability:
+    """Run a small real use of a feature: present if it works, absent with the error if not."""
+    started = time.perf_counter()
+    try:
+        action()
+    except Exception as error:  # a capability check reports, never raises
+        return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
+    return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
 
 
 class Backend(Protocol):

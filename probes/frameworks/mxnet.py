@@ -7,14 +7,12 @@ builds up to 11.7 only; this module runs on the CPU.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import mxnet as mx
 import numpy as np
 
-from probes.frameworks.base import Capability, Prepared
+from probes.frameworks.base import Capability, Prepared, try_capability
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": np.float32, "float16": np.float16}
@@ -115,7 +113,7 @@ class MXNetBackend:
                 mx.nd.sgd_update(p, p.grad, lr=lr, out=p)
             return loss
 
-        return Prepared(run=step, fetch=_numpy)
+        return Prepared(run=step, fetch=_numpy, details={"execution": "eager autograd (NDArray)"})
 
     def lstm_forward(self, m: Lstm, x: np.ndarray) -> Prepared:
         hidden = m.w_hh.shape[1]
@@ -131,7 +129,11 @@ class MXNetBackend:
             suffix = next(key for key in values if name.endswith(key))
             parameter.set_data(self._a(values[suffix]))
         tx = self._a(x)
-        return Prepared(run=lambda: lstm(tx)[:, -1, :], fetch=_numpy)
+        return Prepared(
+            run=lambda: lstm(tx)[:, -1, :],
+            fetch=_numpy,
+            details={"execution": "eager gluon.rnn.LSTM"},
+        )
 
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
         tx = self._a(x)
@@ -151,11 +153,14 @@ class MXNetBackend:
         gpus = mx.context.num_gpus()
         return {
             "gpu": Capability(gpus > 0, f"{gpus} GPU(s) visible to this MXNet build"),
-            "distributed": _try(lambda: mx.kv.create("local"), "kvstore (dist_* needs a launcher)"),
-            "mixed_precision": _try(_amp, "mxnet.contrib.amp"),
-            "onnx_export": _try(_onnx, "mx.onnx.export_model (needs the onnx package)"),
+            "distributed": try_capability(
+                lambda: mx.kv.create("local"), "kvstore (dist_* needs a launcher)"
+            ),
+            "mixed_precision": try_capability(_amp, "mxnet.contrib.amp"),
+            "onnx_export": try_capability(_onnx, "mx.onnx.export_model (needs the onnx package)"),
             "compile": Capability(
-                hasattr(mx.gluon.HybridBlock, "hybridize"), "Gluon hybridize (checked by mlp_train)"
+                hasattr(mx.gluon.HybridBlock, "hybridize"),
+                "Gluon hybridize is there (not exercised: mlp_train did not run)",
             ),
         }
 
@@ -169,15 +174,6 @@ def _onnx() -> None:
 
     if not hasattr(mx, "onnx"):
         raise RuntimeError("this build has no mx.onnx")
-
-
-def _try(action: Callable[[], Any], what: str) -> Capability:
-    started = time.perf_counter()
-    try:
-        action()
-    except Exception as error:  # a capability check reports, never raises
-        return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
-    return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
 
 
 def make_backend(device: str, threads: int) -> MXNetBackend:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import numpy as np
 import torch
 
-from probes.frameworks.base import Capability, Prepared
+from probes.frameworks.base import Capability, Prepared, try_capability
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -108,7 +107,7 @@ class TorchBackend:
             optimiser.step()
             return loss.detach()
 
-        return Prepared(run=step, fetch=_numpy)
+        return Prepared(run=step, fetch=_numpy, details={"execution": "eager autograd"})
 
     def lstm_forward(self, m: Lstm, x: np.ndarray) -> Prepared:
         hidden = m.w_hh.shape[1]
@@ -125,7 +124,7 @@ class TorchBackend:
                 _, (h, _) = lstm(tx)
                 return h[0]
 
-        return Prepared(run=forward, fetch=_numpy)
+        return Prepared(run=forward, fetch=_numpy, details={"execution": "eager nn.LSTM"})
 
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
         tx = self._t(x)
@@ -166,13 +165,14 @@ class TorchBackend:
             found["distributed"] = Capability(True, "torch.distributed: " + ", ".join(backends))
         else:
             found["distributed"] = Capability(False, "torch.distributed is not built in")
-        found["mixed_precision"] = _try(
+        found["mixed_precision"] = try_capability(
             lambda: torch.autocast(self.device, dtype=torch.bfloat16),
             "torch.autocast (bfloat16)",
         )
-        found["onnx_export"] = _try(_onnx_export, "torch.onnx.export of a Linear layer")
+        found["onnx_export"] = try_capability(_onnx_export, "torch.onnx.export of a Linear layer")
         found["compile"] = Capability(
-            hasattr(torch, "compile"), "torch.compile (checked by mlp_train)"
+            hasattr(torch, "compile"),
+            "torch.compile is there (not exercised: mlp_train did not run)",
         )
         return found
 
@@ -182,15 +182,6 @@ def _onnx_export() -> None:
     torch.onnx.export(torch.nn.Linear(4, 2), (torch.zeros(1, 4),), buffer, dynamo=False)
     if not buffer.getvalue():
         raise RuntimeError("empty export")
-
-
-def _try(action: Any, what: str) -> Capability:
-    started = time.perf_counter()
-    try:
-        action()
-    except Exception as error:  # a capability check reports, never raises
-        return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
-    return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
 
 
 def make_backend(device: str, threads: int) -> TorchBackend:

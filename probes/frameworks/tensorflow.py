@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import tensorflow as tf
 
-from probes.frameworks.base import Capability, Prepared
+from probes.frameworks.base import Capability, Prepared, try_capability
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
@@ -56,6 +55,9 @@ class TensorFlowBackend:
         for key in ("cuda_version", "cudnn_version"):
             if info.get(key):
                 found[key.replace("_version", "")] = str(info[key])
+        onednn = _onednn_enabled()
+        if onednn is not None:
+            found["onednn"] = "enabled" if onednn else "disabled"
         return found
 
     def sync(self, result: Any) -> None:
@@ -120,7 +122,11 @@ class TensorFlowBackend:
             out = tf.nn.relu(tf.nn.conv2d(hidden, k2, 1, "SAME") + c2 + tx)
             return tf.reduce_mean((tf.reduce_mean(out, axis=(1, 2)) @ dense + bias - ty) ** 2)
 
-        return Prepared(run=self._on_device(self._sgd_step(variables, loss, lr)), fetch=_numpy)
+        return Prepared(
+            run=self._on_device(self._sgd_step(variables, loss, lr)),
+            fetch=_numpy,
+            details={"execution": "eager (GradientTape)"},
+        )
 
     def lstm_forward(self, m: Lstm, x: np.ndarray) -> Prepared:
         hidden = m.w_hh.shape[1]
@@ -129,7 +135,14 @@ class TensorFlowBackend:
         with tf.device(self._where):
             layer(tx)  # builds the weights
         layer.set_weights([m.w_ih.T, m.w_hh.T, m.bias])
-        return Prepared(run=self._on_device(lambda: layer(tx)), fetch=_numpy)
+        # eagerly, Keras steps through time in Python (20x slower here); fit and predict trace
+        # the layer into a graph, and so does this probe, for a like-for-like figure
+        forward = tf.function(lambda: layer(tx))
+        return Prepared(
+            run=self._on_device(forward),
+            fetch=_numpy,
+            details={"execution": "tf.function graph (as Keras fit/predict run it)"},
+        )
 
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
         tx = self._c(x)
@@ -159,10 +172,23 @@ class TensorFlowBackend:
         return {
             "gpu": Capability(bool(gpus), f"{len(gpus)} GPU(s) visible to TensorFlow"),
             "distributed": Capability(bool(strategies), "tf.distribute: " + ", ".join(strategies)),
-            "mixed_precision": _try(_bf16_matmul, "a bfloat16 matmul (Keras mixed_bfloat16)"),
-            "onnx_export": _try(_tf2onnx, "tf2onnx (the converter TensorFlow models need)"),
-            "compile": _try(_graph, "tf.function graph (with XLA jit_compile)"),
+            "mixed_precision": try_capability(
+                _bf16_matmul, "a bfloat16 matmul (Keras mixed_bfloat16)"
+            ),
+            "onnx_export": try_capability(
+                _tf2onnx, "tf2onnx (the converter TensorFlow models need)"
+            ),
+            "compile": try_capability(_graph, "tf.function graph (with XLA jit_compile)"),
         }
+
+
+def _onednn_enabled() -> bool | None:
+    """Whether TensorFlow's CPU kernels use oneDNN (None where this build cannot say)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # internal, hence guarded
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def _bf16_matmul() -> None:
@@ -179,15 +205,6 @@ def _graph() -> None:
     double = tf.function(lambda v: v * 2.0, jit_compile=True)
     if float(double(tf.constant(2.0))) != 4.0:
         raise RuntimeError("wrong result from a compiled function")
-
-
-def _try(action: Callable[[], None], what: str) -> Capability:
-    started = time.perf_counter()
-    try:
-        action()
-    except Exception as error:  # a capability check reports, never raises
-        return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
-    return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
 
 
 def make_backend(device: str, threads: int) -> TensorFlowBackend:

@@ -26,16 +26,22 @@ FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
 pytestmark = pytest.mark.frameworks
 
 
+INTERPRETERS = resolve_interpreters(
+    list(FRAMEWORKS), config=load_config(REPO / "advisor.toml"), environ={}
+)
+MISSING = {fw: i.path for fw, i in INTERPRETERS.items() if not i.exists()}
+
+
 @pytest.fixture(scope="module")
 def tiny() -> Iterator[dict[str, list[ProbeRecord]]]:
-    interpreters = resolve_interpreters(
-        list(FRAMEWORKS), config=load_config(REPO / "advisor.toml"), environ={}
-    )
-    missing = [f"{fw}: {i.path}" for fw, i in interpreters.items() if not i.exists()]
-    if missing:
-        pytest.skip("framework interpreters missing (run ./setup.sh): " + ", ".join(missing))
-    records = run_probes(interpreters, RunOptions(suite="tiny", threads=2, timeout_s=120))
-    yield {fw: [r for r in records if r.framework == fw] for fw in FRAMEWORKS}
+    present = {fw: i for fw, i in INTERPRETERS.items() if fw not in MISSING}
+    records = run_probes(present, RunOptions(suite="tiny", threads=2, timeout_s=120))
+    yield {fw: [r for r in records if r.framework == fw] for fw in present}
+
+
+def _present(framework: str) -> None:
+    if framework in MISSING:
+        pytest.skip(f"{framework} interpreter {MISSING[framework]} is missing (run ./setup.sh)")
 
 
 def _ok(records: list[ProbeRecord], probe: str) -> list[ProbeRecord]:
@@ -50,6 +56,7 @@ def _ok(records: list[ProbeRecord], probe: str) -> list[ProbeRecord]:
 def test_every_probe_ran_and_gave_a_positive_finite_figure(
     tiny: dict[str, list[ProbeRecord]], framework: str
 ) -> None:
+    _present(framework)
     records = tiny[framework]
     assert {r.probe for r in records} == set(PROBES)
     for record in records:
@@ -68,10 +75,8 @@ def test_every_probe_ran_and_gave_a_positive_finite_figure(
 def test_figures_are_internally_consistent(
     tiny: dict[str, list[ProbeRecord]], framework: str
 ) -> None:
+    _present(framework)
     records = tiny[framework]
-    by_size = {r.params["n"]: r.value or 0.0 for r in _ok(records, "matmul")}
-    small, large = min(by_size), max(by_size)
-    assert by_size[large] > by_size[small], f"{large}x{large} matmul slower than {small}x{small}"
     for record in _ok(records, "matmul") + _ok(records, "lstm_forward"):
         assert record.details["max_rel_error"] < 2e-3
     modes = {r.params["mode"]: r for r in _ok(records, "mlp_train")}
@@ -83,15 +88,35 @@ def test_figures_are_internally_consistent(
     (latency,) = _ok(records, "inference_latency")
     assert latency.details["p95_ms"] >= latency.value
     assert not latency.higher_is_better
+    (compiled_capability,) = _ok(records, "capability.compile")
+    assert compiled_capability.value == 1.0, compiled_capability.details
+    assert "matches the reference" in compiled_capability.details["detail"]
+    assert modes["compiled"].details["first_call_s"] > 0
+    assert all(r.details["other_load_cpus"] >= 0 for r in _ok(records, "matmul"))
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_larger_matmul_runs_faster(tiny: dict[str, list[ProbeRecord]], framework: str) -> None:
+    """Per-call overhead weighs less on larger products; a probe timing only overhead fails."""
+    _present(framework)
+    matmuls = _ok(tiny[framework], "matmul")
+    busy = [r.details["warning"] for r in matmuls if "warning" in r.details]
+    if busy:  # not the probe's fault: another process took the cores (recorded with the figure)
+        pytest.skip(f"machine busy while measuring: {busy[0]}")
+    by_size = {r.params["n"]: r.value or 0.0 for r in matmuls}
+    small, large = min(by_size), max(by_size)
+    assert by_size[large] > by_size[small], f"{large}x{large} matmul slower than {small}x{small}"
 
 
 def test_frameworks_agree_on_the_training_steps(tiny: dict[str, list[ProbeRecord]]) -> None:
     """Same weights, same data, same SGD step: the loss after it matches across frameworks."""
+    if len(tiny) < 2:
+        pytest.skip("fewer than two framework interpreters present: " + ", ".join(MISSING))
     conv = {fw: _ok(records, "conv_train_step")[0].details for fw, records in tiny.items()}
-    reference = conv["pytorch"]["loss_after_step"]
+    first = next(iter(conv.values()))
     for details in conv.values():
-        assert details["loss_after_step"] == pytest.approx(reference, rel=1e-3)
-        assert details["loss_before"] == pytest.approx(conv["pytorch"]["loss_before"], rel=1e-4)
+        assert details["loss_after_step"] == pytest.approx(first["loss_after_step"], rel=1e-3)
+        assert details["loss_before"] == pytest.approx(first["loss_before"], rel=1e-4)
 
 
 def _worker(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
