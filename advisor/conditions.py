@@ -22,6 +22,7 @@ import difflib
 import enum
 import typing
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -143,35 +144,87 @@ def _rank(value: Any) -> int:
     return int(value)
 
 
-def _getter(path: str) -> Callable[[Requirements], Any]:
-    parts = tuple(path.split("."))
+@dataclass(frozen=True)
+class _Field:
+    """Read a dotted field of the answers (a plain object, so compiled knowledge can be cached)."""
 
-    def get(requirements: Requirements) -> Any:
+    parts: tuple[str, ...]
+
+    def __call__(self, requirements: Requirements) -> Any:
         value: Any = requirements
-        for part in parts:
+        for part in self.parts:
             value = getattr(value, part)
         return value
 
-    return get
+
+@dataclass(frozen=True)
+class _Test:
+    """One compiled field test: `field <op> operand`, the operand already coerced."""
+
+    get: _Field
+    op: str
+    operand: Any
+
+    def __call__(self, r: Requirements) -> bool:
+        value, operand = self.get(r), self.operand
+        if self.op == "contains":
+            return bool(operand in value)
+        if self.op == "contains_any":
+            return not operand.isdisjoint(value)
+        if self.op == "subset_of":
+            return bool(operand.issuperset(value))
+        if self.op == "equals":
+            return bool(value == operand)
+        if self.op == "in":
+            return bool(value in operand)
+        if self.op == "at_least":
+            return _rank(value) >= int(operand)
+        return _rank(value) <= int(operand)
+
+
+@dataclass(frozen=True)
+class _All:
+    parts: tuple[Predicate, ...]
+
+    def __call__(self, r: Requirements) -> bool:
+        return all(p(r) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class _Any:
+    parts: tuple[Predicate, ...]
+
+    def __call__(self, r: Requirements) -> bool:
+        return any(p(r) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class _Not:
+    inner: Predicate
+
+    def __call__(self, r: Requirements) -> bool:
+        return not self.inner(r)
+
+
+@dataclass(frozen=True)
+class _Always:
+    def __call__(self, r: Requirements) -> bool:
+        return True
 
 
 def _compile_field_test(test: FieldTest) -> Predicate:
     operator, operand = test.operator()
     annotation = _field_type(test.field)
     item = _item_type(annotation)
-    get = _getter(test.field)
+    get = _Field(tuple(test.field.split(".")))
     path = test.field
 
     if operator in ("contains", "contains_any", "subset_of"):
         if item is None:
             raise ConditionError(f"'{operator}' needs a list field; '{path}' is a single value")
         if operator == "contains":
-            wanted = _coerce(item, operand, path)
-            return lambda r: wanted in get(r)
-        values = frozenset(_coerce(item, v, path) for v in operand)
-        if operator == "contains_any":
-            return lambda r: not values.isdisjoint(get(r))
-        return lambda r: values.issuperset(get(r))
+            return _Test(get, operator, _coerce(item, operand, path))
+        return _Test(get, operator, frozenset(_coerce(item, v, path) for v in operand))
 
     if item is not None:
         raise ConditionError(
@@ -179,11 +232,9 @@ def _compile_field_test(test: FieldTest) -> Predicate:
             "(use contains, contains_any or subset_of)"
         )
     if operator == "equals":
-        wanted = _coerce(annotation, operand, path)
-        return lambda r: get(r) == wanted
+        return _Test(get, operator, _coerce(annotation, operand, path))
     if operator == "in":
-        values = frozenset(_coerce(annotation, v, path) for v in operand)
-        return lambda r: get(r) in values
+        return _Test(get, operator, frozenset(_coerce(annotation, v, path) for v in operand))
 
     base = _base_type(annotation)
     if base is bool or not (
@@ -192,26 +243,24 @@ def _compile_field_test(test: FieldTest) -> Predicate:
         raise ConditionError(
             f"'{operator}' needs an ordered field (a number or ranked choice); '{path}' is not"
         )
-    bound = _rank(_coerce(annotation, operand, path))
-    if operator == "at_least":
-        return lambda r: _rank(get(r)) >= bound
-    return lambda r: _rank(get(r)) <= bound
+    return _Test(get, operator, _rank(_coerce(annotation, operand, path)))
 
 
 def compile_condition(condition: Condition | None) -> Predicate:
-    """Turn a validated condition into a fast predicate; raise ConditionError if it misfits."""
+    """Turn a validated condition into a fast predicate; raise ConditionError if it misfits.
+
+    Predicates are small frozen objects rather than closures, so a compiled knowledge base can be
+    pickled into the user's cache and a cold CLI start skips parsing and validating it again.
+    """
     if condition is None:
-        return lambda _r: True
+        return _Always()
     if isinstance(condition, FieldTest):
         return _compile_field_test(condition)
     if isinstance(condition, AllOf):
-        parts = [compile_condition(c) for c in condition.all]
-        return lambda r: all(p(r) for p in parts)
+        return _All(tuple(compile_condition(c) for c in condition.all))
     if isinstance(condition, AnyOf):
-        parts = [compile_condition(c) for c in condition.any]
-        return lambda r: any(p(r) for p in parts)
-    inner = compile_condition(condition.not_)
-    return lambda r: not inner(r)
+        return _Any(tuple(compile_condition(c) for c in condition.any))
+    return _Not(compile_condition(condition.not_))
 
 
 def substitute(data: Any, placeholder: str, value: str) -> Any:

@@ -10,9 +10,12 @@ import functools
 import hashlib
 import json
 import os
+import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
+import pydantic
 import tomllib
 
 from advisor.knowledge import Knowledge, KnowledgeError, build_knowledge
@@ -66,56 +69,63 @@ def _parse_all(root: Path, paths: dict[str, list[Path]]) -> dict[str, dict[str, 
     }
 
 
-def _cache_file(root: Path, paths: dict[str, list[Path]]) -> Path | None:
-    """Where the parsed tables of exactly these files (paths, sizes, mtimes) are cached."""
+def read_tables(root: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Parse every knowledge file under root, keyed by kind and then by display name."""
+    if not root.is_dir():
+        raise KnowledgeError(f"{root}: knowledge directory not found")
+    return _parse_all(root, _knowledge_paths(root))
+
+
+CODE = Path(__file__).resolve().parent
+"""the advisor package: its sources are part of the cache key, so a model change rebuilds"""
+
+
+def _cache_file(root: Path) -> Path | None:
+    """Where the compiled knowledge of exactly these files and this code is cached."""
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
     try:
+        files = [p for found in _knowledge_paths(root).values() for p in found]
         stamps = [
             (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size)
-            for found in paths.values()
-            for p in found
+            for p in [*files, *sorted(CODE.glob("*.py"))]
         ]
     except OSError:
         return None
-    key = hashlib.sha256(json.dumps([str(root.resolve()), stamps]).encode()).hexdigest()[:20]
-    return cache_dir() / f"knowledge-{key}.json"
+    versions = [sys.version, pydantic.VERSION, str(root.resolve())]
+    key = hashlib.sha256(json.dumps([versions, stamps]).encode()).hexdigest()[:20]
+    return cache_dir() / f"knowledge-{key}.pickle"
 
 
-def read_tables(root: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """Parse every knowledge file under root, keyed by kind and then by display name.
+def load_knowledge(root: Path | None = None) -> Knowledge:
+    """Load and validate a knowledge directory (`default_knowledge` keeps one per process).
 
-    TOML parsing is most of a cold CLI start, so the parsed tables are kept as JSON in the user's
-    cache, keyed by every file's path, size and modification time: any edit re-parses. A cache that
-    cannot be read or written is simply skipped ($ADVISOR_NO_CACHE=1 turns it off).
+    Parsing and validating ~500 items is most of a cold CLI start, so the compiled result is
+    pickled into the user's cache, keyed by every knowledge file's path, size and modification
+    time and by the advisor's own sources: any edit rebuilds it. Only what passed validation is
+    cached; an unreadable or unwritable cache is skipped ($ADVISOR_NO_CACHE=1 turns it off).
     """
-    if not root.is_dir():
-        raise KnowledgeError(f"{root}: knowledge directory not found")
-    paths = _knowledge_paths(root)
-    cached = _cache_file(root, paths)
+    root = root or knowledge_dir()
+    cached = _cache_file(root) if root.is_dir() else None
     if cached is not None:
         try:
-            tables: dict[str, dict[str, dict[str, Any]]] = json.loads(
-                cached.read_text(encoding="utf-8")
-            )
-            return tables
-        except (OSError, ValueError):
+            with cached.open("rb") as handle:
+                loaded = pickle.load(handle)
+            if isinstance(loaded, Knowledge):
+                return loaded
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
-    tables = _parse_all(root, paths)
+    knowledge = build_knowledge(read_tables(root))
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(tables), encoding="utf-8")
+            with partial.open("wb") as handle:
+                pickle.dump(knowledge, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, cached)
-        except (OSError, TypeError, ValueError):
+        except (OSError, pickle.PicklingError, TypeError, AttributeError):
             pass
-    return tables
-
-
-def load_knowledge(root: Path | None = None) -> Knowledge:
-    """Load and validate a knowledge directory (uncached; see `default_knowledge`)."""
-    return build_knowledge(read_tables(root or knowledge_dir()))
+    return knowledge
 
 
 @functools.cache
