@@ -153,3 +153,30 @@ def test_per_framework_rules_expand_to_one_rule_each(knowledge: Knowledge) -> No
         "existing-codebase:pytorch",
         "existing-codebase:mxnet",
     } <= ids
+
+
+def test_the_compiled_knowledge_cache_follows_edits_and_survives_corruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
+    root = _copy_knowledge(tmp_path)
+    first = load_knowledge(root)
+    (cached,) = (tmp_path / "cache").glob("knowledge-*.pickle")
+    assert load_knowledge(root).claims.keys() == first.claims.keys()
+
+    facts = root / "claims" / "facts.toml"
+    text = facts.read_text(encoding="utf-8")
+    facts.write_text(
+        text.replace("TensorBoard works with both", "TensorBoard serves both"), "utf-8"
+    )
+    edited = load_knowledge(root)
+    assert edited.claims["fact-tensorboard-both"].text.startswith("TensorBoard serves both")
+
+    for stale in (tmp_path / "cache").glob("knowledge-*.pickle"):
+        stale.write_bytes(b"not a pickle")
+    assert (
+        load_knowledge(root)
+        .claims["fact-tensorboard-both"]
+        .text.startswith("TensorBoard serves both")
+    )
+    assert cached.exists()
