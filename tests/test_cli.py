@@ -182,3 +182,19 @@ def test_every_command_has_help() -> None:
     for command in ("recommend", "explain", "claims", "schema"):
         result = run(command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_robustness_what_if_and_next_steps_in_every_format() -> None:
+    flags = ("--answers", "examples/mobile-vision-app.toml", "--robustness", "--what-if",
+             "--next-steps", "--no-calibrate")  # fmt: skip
+    text = run("recommend", *flags)
+    assert text.returncode == 0, text.stderr
+    assert "Robustness: PyTorch ranks first in" in text.stdout
+    assert "would win if" in text.stdout and "Next steps with PyTorch:" in text.stdout
+    markdown = run("recommend", *flags, "--format", "markdown").stdout
+    assert "## Robustness" in markdown and "| Framework | 1st |" in markdown
+    assert "## Next steps" in markdown and "## What if" in markdown
+    data = json.loads(run("recommend", *flags, "--format", "json").stdout)
+    shares = data["robustness"]["rank_acceptability"][0]["rank_shares"]
+    assert data["robustness"]["top_pick"] == data["top_pick"] and sum(shares) == pytest.approx(1)
+    assert data["what_if"]["runners_up"] and data["next_steps"]["steps"]
