@@ -162,7 +162,8 @@ def _report(args: argparse.Namespace) -> Any:
     from advisor.formats import Report
 
     requirements = requirements_from_args(args)
-    recommendation = recommend(requirements, _load_measurements(args))
+    measurements = _load_measurements(args)
+    recommendation = recommend(requirements, measurements)
     extras: dict[str, Any] = {}
     if getattr(args, "robustness", False):
         from advisor.robustness import analyse_robustness
@@ -175,7 +176,7 @@ def _report(args: argparse.Namespace) -> Any:
     if getattr(args, "what_if", False):
         from advisor.whatif import smallest_flips
 
-        extras["what_if"] = smallest_flips(requirements)
+        extras["what_if"] = smallest_flips(requirements, measurements=measurements)
     return Report(recommendation, extras)
 
 

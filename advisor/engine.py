@@ -189,6 +189,21 @@ def _weights(
     return weights
 
 
+def criterion_relevance(
+    requirements: Requirements, knowledge: Knowledge | None = None
+) -> dict[Criterion, float]:
+    """How much each criterion counts for these answers before priorities (priority-1 weights).
+
+    The robustness analysis needs it where a priority is 0 and the weight hides the relevance.
+    """
+    kb = knowledge or default_knowledge()
+    fired = [compiled for compiled in kb.rules if compiled.applies(requirements)]
+    ones = requirements.priorities.model_copy(
+        update=dict.fromkeys(type(requirements.priorities).model_fields, 1)
+    )
+    return _weights(requirements.model_copy(update={"priorities": ones}), kb, fired)
+
+
 def _clamp(value: float, low: float, high: float) -> float:
     return low if value < low else high if value > high else value
 

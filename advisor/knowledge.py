@@ -415,8 +415,14 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
             rules.append(CompiledRule(rule=rule, applies=applies, source_file=name))
 
     steps: list[CompiledStep] = []
+    step_files: dict[str, str] = {}
     for name, raw in _items(tables.get("next_steps", {}), "step"):
         step = _parse(NextStep, name, "step", raw)
+        if step.id in step_files:
+            raise KnowledgeError(
+                f"{name}: step '{step.id}' is defined twice (also in {step_files[step.id]})"
+            )
+        step_files[step.id] = name
         check_claims(name, "step", step.id, step.claims)
         try:
             steps.append(CompiledStep(step=step, applies=compile_condition(step.when)))

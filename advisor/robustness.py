@@ -21,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from advisor.criteria import CRITERIA, LABELS, Criterion
+from advisor.engine import criterion_relevance
 from advisor.knowledge import Knowledge
 from advisor.questionnaire import Framework
 from advisor.recommendation import Recommendation
@@ -144,20 +145,33 @@ def topsis(weights: FloatArray, scores: FloatArray) -> FloatArray:
     return np.where(total > 0, to_worst / np.where(total > 0, total, 1.0), 0.5)
 
 
-def _relevance(recommendation: Recommendation, criteria: Sequence[Criterion]) -> FloatArray:
-    """weight / priority per criterion: how much the answers make each criterion count.
+def _relevance(
+    recommendation: Recommendation, criteria: Sequence[Criterion], knowledge: Knowledge | None
+) -> FloatArray:
+    """How much the answers make each criterion count: its weight per priority point.
 
-    A criterion the user set to 0 shows no weight to divide; it gets relevance 1, so nudging its
-    priority up to 1 counts it as a default criterion would."""
+    Where the priority is above 0 this is read off the recommendation (weight / priority), so it
+    matches whatever knowledge produced it. A priority of 0 leaves no weight to divide, so the
+    relevance is derived again from the rules that fire for these answers: a criterion a rule
+    switched off (relevance 0) stays off when its priority is nudged up, and one a rule stressed
+    counts that much more. The rules are those that fire for the answers as given; no rule looks
+    at priorities today, so holding them fixed while priorities move is exact."""
     weights = {c.criterion: c.weight for c in recommendation.ranking[0].criteria}
-    priorities = recommendation.requirements.priorities
+    requirements = recommendation.requirements
+    priorities = requirements.priorities
+    derived: dict[Criterion, float] | None = None
     out = []
     for criterion in criteria:
         if criterion is Criterion.TASK_FIT:
             out.append(1.0)  # fixed weight, never perturbed
             continue
         priority = getattr(priorities, criterion.value)
-        out.append(weights[criterion] / priority if priority > 0 else 1.0)
+        if priority > 0:
+            out.append(weights[criterion] / priority)
+            continue
+        if derived is None:
+            derived = criterion_relevance(requirements, knowledge)
+        out.append(derived[criterion])
     return np.array(out)
 
 
@@ -184,8 +198,10 @@ def analyse_robustness(
     seed: int = 0,
     knowledge: Knowledge | None = None,
 ) -> RobustnessReport:
-    """Rank acceptability of the eligible frameworks around the user's priorities."""
-    del knowledge  # the recommendation carries everything needed; kept for a uniform API
+    """Rank acceptability of the eligible frameworks around the user's priorities.
+
+    `knowledge` is only read when a priority is 0 (to recover that criterion's relevance); pass
+    the one the recommendation was made with if it is not the default."""
     ranked = recommendation.ranking
     base = {"samples": samples, "seed": seed, "margin": recommendation.margin}
     if len(ranked) < 2:
@@ -225,7 +241,7 @@ def analyse_robustness(
         0.0 if k is Criterion.TASK_FIT else getattr(recommendation.requirements.priorities, k.value)
         for k in criteria
     ])  # fmt: skip
-    relevance = _relevance(recommendation, criteria)
+    relevance = _relevance(recommendation, criteria, knowledge)
     task_weight = {c.criterion: c.weight for c in ranked[0].criteria}[Criterion.TASK_FIT]
     rng = np.random.default_rng(seed)
 

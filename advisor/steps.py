@@ -36,7 +36,7 @@ class NextStepsReport(BaseModel):
     def _source_line(self, step: Step) -> str:
         cited = []
         for claim in step.sources:
-            url = next((r.url for r in claim.references if r.url), None)
+            url = _url_for(claim, self.framework)
             if claim.source is None:
                 cited.append(url or claim.id)
             elif claim.verdict.value == "holds":
@@ -68,6 +68,21 @@ class NextStepsReport(BaseModel):
                 lines.append(f"   `{step.command}`")
             lines.append(f"   *Source: {self._source_line(step)}*")
         return lines
+
+
+_SITES = {
+    Framework.TENSORFLOW: ("tensorflow", "keras", "ai.google.dev"),
+    Framework.PYTORCH: ("pytorch",),
+    Framework.MXNET: ("mxnet",),
+}
+
+
+def _url_for(claim: ClaimEvidence, framework: Framework | None) -> str | None:
+    """The claim's reference to show: one about the step's framework where the claim cites both
+    (a seed FAQ answer corrected for TensorFlow and PyTorch alike), else its first."""
+    urls = [r.url for r in claim.references if r.url]
+    hints = _SITES.get(framework, ()) if framework else ()
+    return next((u for u in urls if any(h in u for h in hints)), urls[0] if urls else None)
 
 
 def next_steps(

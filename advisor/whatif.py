@@ -155,7 +155,8 @@ class WhatIfReport(BaseModel):
         for runner in self.runners_up:
             lines.append(f"  {runner.sentence()}")
             lines.extend(
-                f"    --set {f.change}   ({f.name} ahead by {f.lead:.1f})" for f in runner.flips
+                f"    --set {f.change}   ({f.name} ahead by {_points(f.lead)})"
+                for f in runner.flips
             )
         return lines
 
@@ -166,18 +167,38 @@ class WhatIfReport(BaseModel):
         for runner in self.runners_up:
             lines.append(f"- {runner.sentence()}")
             lines.extend(
-                f"  - `--set {f.change}` ({f.name} ahead by {f.lead:.1f} points)"
+                f"  - `--set {f.change}` ({f.name} ahead by {_points(f.lead)} points)"
                 for f in runner.flips
             )
         lines += ["", "*Each change was applied and the engine re-run to confirm the new winner.*"]
         return lines
 
 
+def wins(rec: Recommendation, framework: Framework) -> bool:
+    """`framework` is first and strictly ahead: a tie settled by listing order is no win."""
+    return rec.top_pick is framework and (rec.margin is None or rec.margin > 0)
+
+
 def _lead(rec: Recommendation, framework: Framework) -> float | None:
-    """How far `framework` is ahead when it is first, else None."""
-    if rec.top_pick is not framework:
+    """How far `framework` is ahead when it wins outright, else None."""
+    if not wins(rec, framework):
         return None
     return rec.margin if rec.margin is not None else 100.0
+
+
+def _points(lead: float) -> str:
+    return f"{lead:.1f}" if lead >= 0.1 else f"{lead:.2f}"
+
+
+def _label(path: str) -> str:
+    """Plain words for an answer's path, derived from the schema's names (no per-field text):
+    `deployment.targets` -> "deployment targets", `team.existing_codebase` -> "existing codebase",
+    `team.experience.pytorch` -> "pytorch experience"."""
+    parts = path.split(".")
+    if len(parts) > 2:
+        return f"{parts[-1]} {parts[-2]}".replace("_", " ")
+    section, name = parts
+    return name.replace("_", " ") if "_" in name else f"{section} {name}"
 
 
 def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
@@ -187,13 +208,10 @@ def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
         if leaf.path.split(".")[0] in (*SKIPPED_SECTIONS, "priorities") or leaf.kind == "int":
             continue
         current = _get(data, leaf.path)
-        label = leaf.path.rsplit(".", 1)[-1].replace("_", " ")
+        label = _label(leaf.path)
         if leaf.kind == "bool":
-            yield (
-                f"{leaf.path}={str(not current).lower()}",
-                (f"{label} were {'off' if current else 'on'}"),
-                leaf.path,
-            )
+            flipped = str(not current).lower()
+            yield f"{leaf.path}={flipped}", f"{label} were {flipped}", leaf.path
         elif leaf.kind == "enum":
             for choice in leaf.choices:
                 if choice != current:
@@ -204,12 +222,27 @@ def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
                     rest = [v for v in current if v != choice]
                     if rest:
                         yield (f"{leaf.path}={','.join(rest)}",
-                               f"{label} left out {choice}", leaf.path)  # fmt: skip
+                               f"you dropped {choice} from the {label}", leaf.path)  # fmt: skip
+                elif choice == "none":
+                    yield f"{leaf.path}=none", f"the {label} were none", leaf.path
                 else:
                     added = [v for v in current if v != "none"] + [choice]
-                    if choice == "none":
-                        added = ["none"]
-                    yield f"{leaf.path}={','.join(added)}", f"{label} also had {choice}", leaf.path
+                    yield (f"{leaf.path}={','.join(added)}",
+                           f"you added {choice} to the {label}", leaf.path)  # fmt: skip
+
+
+def _varied(flips: Sequence[tuple[str, Flip]]) -> list[Flip]:
+    """Best first, one per single-valued answer: "codebase were pytorch" says what "codebase were
+    none" would add; each item of a list answer is a different suggestion and stays."""
+    seen: set[str] = set()
+    out = []
+    for path, flip in flips:
+        if path in seen:
+            continue
+        if LEAVES[path].kind != "enum_list":
+            seen.add(path)
+        out.append(flip)
+    return out
 
 
 def smallest_flips(
@@ -256,19 +289,19 @@ def smallest_flips(
                         description=f"{words} mattered {value} instead of {current}", lead=lead,
                     )))  # fmt: skip
                     break
-        answer_flips = []
-        for change, description, _path in _answer_edits(requirements):
+        answer_flips: list[tuple[str, Flip]] = []
+        for change, description, path in _answer_edits(requirements):
             result = run(change)
             lead = _lead(result, fw) if result else None
             if lead is not None:
-                answer_flips.append(Flip(
+                answer_flips.append((path, Flip(
                     framework=fw, name=ranked.name, kind="answer", change=change,
                     description=description, lead=lead,
-                ))  # fmt: skip
+                )))  # fmt: skip
         priority_flips.sort(key=lambda pair: (pair[0], -pair[1].lead))
-        answer_flips.sort(key=lambda flip: -flip.lead)
+        answer_flips.sort(key=lambda pair: -pair[1].lead)
         flips = [f for _, f in priority_flips[:MAX_PRIORITY_FLIPS]]
-        flips += answer_flips[:MAX_ANSWER_FLIPS]
+        flips += _varied(answer_flips)[:MAX_ANSWER_FLIPS]
         runners.append(
             RunnerUp(framework=fw, name=ranked.name, behind=top_score - ranked.score, flips=flips)
         )

@@ -77,3 +77,43 @@ def test_a_bad_step_fails_at_load_naming_file_and_step(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError) as error:
         load_knowledge(root)
     assert "broken.toml" in str(error.value) and "broken-step" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('claims = ["no-such-claim"]', "no-such-claim"),
+        ("claims = []", "claims"),
+        ('framework = "caffe"\nclaims = ["fact-executorch"]', "framework"),
+        (
+            'claims = ["fact-executorch"]\n[[step]]\nid = "bad-step"\nframework = "mxnet"\n'
+            'title = "t"\ndetail = "d"\nclaims = ["fact-executorch"]',
+            "defined twice",
+        ),
+    ],
+)
+def test_bad_step_data_fails_at_load(tmp_path: Path, body: str, words: str) -> None:
+    import shutil
+
+    root = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", root)
+    framework = "" if "caffe" in body else 'framework = "pytorch"\n'
+    (root / "next_steps" / "bad.toml").write_text(
+        f'[[step]]\nid = "bad-step"\n{framework}title = "t"\ndetail = "d"\n{body}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(KnowledgeError) as error:
+        load_knowledge(root)
+    message = str(error.value)
+    assert "bad.toml" in message and "bad-step" in message and words in message
+
+
+def test_every_step_in_the_knowledge_base_is_reachable_and_cited() -> None:
+    """Each stored step cites claims that resolve, and belongs to a framework the engine ranks."""
+    from advisor.knowledge_files import default_knowledge
+
+    kb = default_knowledge()
+    assert kb.next_steps
+    for compiled in kb.next_steps:
+        assert compiled.step.framework in kb.frameworks
+        assert all(claim in kb.claims for claim in compiled.step.claims)

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from advisor.answers import load_answers
-from advisor.criteria import Criterion
+from advisor.criteria import CRITERIA, Criterion
 from advisor.engine import recommend
-from advisor.questionnaire import Requirements
+from advisor.questionnaire import Priorities, Requirements
 from advisor.recommendation import Recommendation
-from advisor.robustness import analyse_robustness, topsis
+from advisor.robustness import _relevance, analyse_robustness, topsis
+from advisor.whatif import apply_changes
 from tests.conftest import example_files
 
 ROOT_EXAMPLES = {p.stem: p for p in example_files()}
@@ -55,6 +56,58 @@ def test_two_frameworks_built_to_tie_are_too_close_to_call() -> None:
     assert first_shares[0] == pytest.approx(0.5, abs=0.05)
     assert first_shares[1] == pytest.approx(0.5, abs=0.05)
     assert any("What decides it" in c for c in report.caveats)
+
+
+def _closest_questionnaire() -> tuple[Requirements, Recommendation]:
+    """Search, not hand-tuning: over every example and every single-priority setting, the
+    questionnaire whose first two frameworks end up nearest each other."""
+    best: tuple[float, Requirements, Recommendation] | None = None
+    for path in example_files():
+        base = load_answers(path)
+        for name in type(base.priorities).model_fields:
+            for value in range(6):
+                requirements = apply_changes(base, [f"priorities.{name}={value}"])
+                rec = recommend(requirements)
+                if rec.margin is not None and (best is None or abs(rec.margin) < best[0]):
+                    best = (abs(rec.margin), requirements, rec)
+    assert best is not None
+    return best[1], best[2]
+
+
+def test_a_questionnaire_found_to_tie_is_too_close_to_call() -> None:
+    _, rec = _closest_questionnaire()
+    assert rec.margin is not None and rec.margin < 0.5
+    report = analyse_robustness(rec)
+    assert report.level == "too_close"
+    assert report.verdict.startswith("Too close to call: ")
+    assert f"{rec.margin:.1f} points" in report.verdict
+    leaders = sorted((row.rank_shares[0] for row in report.rank_acceptability), reverse=True)
+    assert leaders[0] < 0.75 and leaders[1] > 0.25
+
+
+def test_a_zero_priority_keeps_the_relevance_its_rules_give() -> None:
+    """A criterion a rule switched off stays off when its 0 priority is nudged: the sampled
+    weights come from the rules' relevance, not from a default of 1."""
+    answers = {"project": {"tasks": ["nlp"]}, "team": {"existing_codebase": "none"}}
+    plain = recommend(Requirements.model_validate(answers))
+    off = {c.criterion: c.weight for c in plain.ranking[0].criteria}
+    switched_off = [k for k, w in off.items() if k is not Criterion.TASK_FIT and w == 0]
+    assert switched_off, "expected a rule to set some criterion's relevance to 0 here"
+    zeroed = recommend(Requirements.model_validate(
+        {**answers, "priorities": {k.value: 0 for k in switched_off}}))  # fmt: skip
+    relevance = _relevance(zeroed, list(CRITERIA), None)
+    for k in switched_off:
+        assert relevance[list(CRITERIA).index(k)] == 0.0
+    # and a stressed or plain criterion at 0 gets back its real relevance
+    ones = recommend(Requirements.model_validate(
+        {**answers, "priorities": dict.fromkeys(Priorities.model_fields, 1)}))  # fmt: skip
+    zero_all = recommend(Requirements.model_validate(
+        {**answers, "priorities": dict.fromkeys(Priorities.model_fields, 0)}))  # fmt: skip
+    expected = {c.criterion: c.weight for c in ones.ranking[0].criteria}
+    got = _relevance(zero_all, list(CRITERIA), None)
+    for index, k in enumerate(CRITERIA):
+        if k is not Criterion.TASK_FIT:
+            assert got[index] == pytest.approx(expected[k])
 
 
 def test_a_lopsided_questionnaire_is_robust() -> None:
@@ -111,3 +164,20 @@ def test_two_thousand_samples_take_well_under_200_ms() -> None:
     started = time.perf_counter()
     analyse_robustness(rec, samples=2000)
     assert time.perf_counter() - started < 1.0
+
+
+def test_measured_spread_is_sampled_where_calibration_was_used() -> None:
+    """Two frameworks measured equally fast, a point apart as answered: a tight measurement
+    keeps the order, a noisy one (cv 50%) lets the runner-up win some draws."""
+    from tests.test_calibration import answers, measured, speeds
+
+    requirements = answers(
+        priorities={"runtime_performance": 5, "ecosystem": 0, "deployment": 5,
+                    "development_speed": 0}
+    )  # fmt: skip
+    assert not analyse_robustness(recommend(requirements)).measured_spread_used
+    tight = analyse_robustness(recommend(requirements, measured(*speeds(100, 100, 25, cv=0.001))))
+    noisy = analyse_robustness(recommend(requirements, measured(*speeds(100, 100, 25, cv=0.5))))
+    assert tight.measured_spread_used and noisy.measured_spread_used
+    assert tight.rank_acceptability[0].rank_shares[0] > 0.99
+    assert 0.02 < noisy.rank_acceptability[1].rank_shares[0] < 0.5

@@ -12,7 +12,7 @@ import pytest
 from advisor.answers import load_answers
 from advisor.engine import recommend
 from advisor.questionnaire import Framework, Requirements
-from advisor.whatif import WhatIfError, apply_changes, smallest_flips
+from advisor.whatif import WhatIfError, apply_changes, smallest_flips, wins
 from tests.conftest import example_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,13 +59,15 @@ def test_every_suggested_flip_really_flips_the_winner(path: Path) -> None:
         for flip in runner.flips:
             after = recommend(apply_changes(requirements, [flip.change]))
             assert after.top_pick == runner.framework, f"{flip.change} does not flip to {runner}"
+            assert after.margin is not None and after.margin > 0, "a tie is not a win"
+            assert after.margin == pytest.approx(flip.lead)
             if flip.kind == "priority":  # and nothing nearer on the same priority would
                 name, value = flip.change.removeprefix("priorities.").split("=")
                 current = getattr(requirements.priorities, name)
                 step = 1 if int(value) > current else -1
                 for nearer in range(current + step, int(value), step):
                     closer = recommend(apply_changes(requirements, [f"priorities.{name}={nearer}"]))
-                    assert closer.top_pick != runner.framework
+                    assert not wins(closer, runner.framework)
 
 
 def test_some_examples_have_a_flip_found_by_search() -> None:
@@ -78,6 +80,32 @@ def test_some_examples_have_a_flip_found_by_search() -> None:
     assert any(f.kind == "priority" for f in found)
     assert any(f.kind == "answer" for f in found)
     assert all("constraints." not in f.change for f in found)
+
+
+def test_suggestions_read_as_plain_sentences() -> None:
+    """Wording comes from the schema's names: "you added browser to the deployment targets"."""
+    requirements = Requirements.model_validate(
+        {"project": {"tasks": ["computer_vision"]}, "deployment": {"targets": ["mobile"]}}
+    )
+    report = smallest_flips(requirements)
+    sentences = [runner.sentence() for runner in report.runners_up]
+    flips = [f for runner in report.runners_up for f in runner.flips]
+    assert any(" would win if " in s for s in sentences)
+    for flip in flips:
+        if flip.change.startswith("deployment.targets="):
+            assert flip.description.startswith(("you added ", "you dropped ", "the deployment"))
+            assert "deployment targets" in flip.description
+    text = "\n".join(report.text_lines())
+    assert all(f"--set {f.change}" in text for f in flips)
+
+
+def test_one_suggestion_per_single_valued_answer() -> None:
+    for path in example_files():
+        for runner in smallest_flips(load_answers(path)).runners_up:
+            paths = [f.change.partition("=")[0] for f in runner.flips if f.kind == "answer"]
+            single = [p for p in paths if p not in ("deployment.targets", "hardware.accelerators",
+                                                    "hardware.os", "team.languages", "project.tasks")]  # fmt: skip
+            assert len(single) == len(set(single)), (path.stem, paths)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

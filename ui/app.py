@@ -10,7 +10,6 @@ page as a whole inside one more handler, each turning a failure into a one-line 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from collections.abc import Callable, MutableMapping
@@ -56,14 +55,6 @@ def session() -> MutableMapping[str, Any]:
 
 
 # -- library calls, cached per answers ---------------------------------------------------------
-def _optional(module: str, name: str) -> Any | None:
-    """A function from a module that may not exist yet (robustness, what-if, next steps)."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
-
-
 def store_path() -> Path | None:
     try:
         from probes.store import default_store_path
@@ -109,21 +100,23 @@ def _recommend(answers: str, measurement_key: str, _req: Requirements, _m: Any) 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _extras(
-    answers: str, measurement_key: str, _req: Requirements, _rec: Recommendation
+    answers: str, measurement_key: str, _req: Requirements, _rec: Recommendation, _m: Any
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Optional analyses that exist in this install, and one-line errors for those that failed."""
+    """Robustness, what-if and next steps; one that fails is a one-line error, the rest stay."""
+    from advisor.robustness import analyse_robustness
+    from advisor.steps import next_steps
+    from advisor.whatif import smallest_flips
+
+    analyses: dict[str, Callable[[], Any]] = {
+        "robustness": lambda: analyse_robustness(_rec),
+        "what_if": lambda: smallest_flips(_req, measurements=_m),  # as the ranking was made
+        "next_steps": lambda: next_steps(_rec),
+    }
     found: dict[str, Any] = {}
     failed: dict[str, str] = {}
-    for name, module, function, argument in (
-        ("robustness", "advisor.robustness", "analyse_robustness", _rec),
-        ("what_if", "advisor.whatif", "smallest_flips", _req),
-        ("next_steps", "advisor.steps", "next_steps", _rec),
-    ):
-        call = _optional(module, function)
-        if call is None:
-            continue
+    for name, analyse in analyses.items():
         try:
-            found[name] = call(argument)
+            found[name] = analyse()
         except Exception as error:
             log.exception("%s failed", name)
             failed[name] = views.one_line(error)
@@ -310,7 +303,7 @@ def results(requirements: Requirements) -> None:
     answers = requirements.model_dump_json()
     rec = _recommend(answers, key, requirements, measurements)
     prior = _recommend(answers, "none", requirements, None) if measurements is not None else None
-    extras, failed = _extras(answers, key, requirements, rec)
+    extras, failed = _extras(answers, key, requirements, rec, measurements)
 
     with views.guard("the top pick"):
         from advisor.formats.report import describe_requirements
