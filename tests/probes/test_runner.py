@@ -12,9 +12,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -479,14 +481,25 @@ def test_ctrl_c_stops_the_worker_keeps_what_was_stored_and_exits_130(tmp_path: P
         env={**os.environ, "FAKE_CHILD_PID_FILE": str(pid_file)},
     )  # fmt: skip
     assert process.stderr is not None
-    for line in process.stderr:
-        if line.startswith("pytorch matmul"):
-            break
+    lines: list[str] = []
+    matmul_done = threading.Event()
+
+    def drain(stream: IO[str]) -> None:  # as a terminal would: the CLI never blocks on stderr
+        for line in stream:
+            lines.append(line)
+            if line.startswith("pytorch matmul"):
+                matmul_done.set()
+
+    reader = threading.Thread(target=drain, args=(process.stderr,), daemon=True)
+    reader.start()
+    assert matmul_done.wait(timeout=60), "".join(lines)
     deadline = time.monotonic() + 10
     while not pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    _, rest = process.communicate(timeout=30)
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    rest = "".join(lines)
     assert process.returncode == 130, rest
     assert "interrupted" in rest and "Traceback" not in rest
     with open_store(store) as opened:
