@@ -479,6 +479,9 @@ def test_ctrl_c_stops_the_worker_keeps_what_was_stored_and_exits_130(tmp_path: P
         probe_command(store, "--worker-module", "hang", "--framework", "pytorch"),
         cwd=REPO, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         env={**os.environ, "FAKE_CHILD_PID_FILE": str(pid_file)},
+        # a test run started in the background (`cmd &` in a script) inherits an ignored SIGINT,
+        # and Python then installs no KeyboardInterrupt handler: give the CLI a normal Ctrl-C
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no lock taken)
     )  # fmt: skip
     assert process.stderr is not None
     lines: list[str] = []
