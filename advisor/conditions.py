@@ -18,7 +18,6 @@ Forms (one operator per table):
 
 from __future__ import annotations
 
-import difflib
 import enum
 import typing
 from collections.abc import Callable, Sequence
@@ -99,6 +98,8 @@ def _field_type(path: str) -> Any:
         fields = model.model_fields
         if part not in fields:
             known = [".".join([*parts[:depth], name]) for name in fields]
+            import difflib  # only on the error path
+
             hint = difflib.get_close_matches(path, known, n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConditionError(f"'{path}' is not a questionnaire field{suggestion}")

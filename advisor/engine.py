@@ -111,19 +111,49 @@ def claim_evidence(claim: Claim, knowledge: Knowledge) -> ClaimEvidence:
     )
 
 
+class _ClaimEvidence(dict[str, ClaimEvidence]):
+    """Claim id -> evidence, each built on first use (a cold CLI needs only a few dozen)."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        super().__init__()
+        self.knowledge = knowledge
+
+    def __missing__(self, claim_id: str) -> ClaimEvidence:
+        evidence = self[claim_id] = claim_evidence(self.knowledge.claims[claim_id], self.knowledge)
+        return evidence
+
+
+class _RuleClaims(dict[str, tuple[ClaimEvidence, ...]]):
+    def __init__(self, knowledge: Knowledge, claims: _ClaimEvidence) -> None:
+        super().__init__()
+        self.rules = {cr.rule.id: cr.rule for cr in knowledge.rules}
+        self.claims = claims
+
+    def __missing__(self, rule_id: str) -> tuple[ClaimEvidence, ...]:
+        found = self[rule_id] = tuple(self.claims[c] for c in self.rules[rule_id].claims)
+        return found
+
+
+class _Effects(dict[tuple[str, Framework], list[str]]):
+    def __init__(self, knowledge: Knowledge) -> None:
+        super().__init__()
+        self.rules = {cr.rule.id: cr.rule for cr in knowledge.rules}
+
+    def __missing__(self, key: tuple[str, Framework]) -> list[str]:
+        rule_id, framework = key
+        found = self[key] = [
+            e.describe() for e in self.rules[rule_id].effects if e.framework is framework
+        ]
+        return found
+
+
 def _prepare(knowledge: Knowledge) -> _Prepared:
     prepared = _PREPARED.get(knowledge)
     if prepared is None:
-        claims = {cid: claim_evidence(c, knowledge) for cid, c in knowledge.claims.items()}
-        rule_claims = {
-            cr.rule.id: tuple(claims[c] for c in cr.rule.claims) for cr in knowledge.rules
-        }
-        effects = {
-            (cr.rule.id, fw): [e.describe() for e in cr.rule.effects if e.framework is fw]
-            for cr in knowledge.rules
-            for fw in Framework
-        }
-        prepared = _Prepared(claims=claims, rule_claims=rule_claims, effects=effects)
+        claims = _ClaimEvidence(knowledge)
+        prepared = _Prepared(
+            claims=claims, rule_claims=_RuleClaims(knowledge, claims), effects=_Effects(knowledge)
+        )
         _PREPARED[knowledge] = prepared
     return prepared
 

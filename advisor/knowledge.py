@@ -8,7 +8,6 @@ with each rule's condition compiled to a predicate. Errors name the file and the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -436,6 +435,8 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         raise _problem(scoring_tables[0][0], "scoring", None, error) from None
 
     overridden_by = _corrections(claims)
+    import hashlib  # loading from the compiled cache skips this
+
     digest = hashlib.sha256(
         json.dumps(tables, sort_keys=True, default=_jsonable).encode()
     ).hexdigest()[:12]

@@ -13,11 +13,22 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 HARDWARE_KEYS = ("cpu_model", "physical_cores", "logical_cpus", "memory_gb", "gpus", "os", "arch")
+
+
+def _run(command: list[str]) -> str:
+    """A quick helper command's output ("" if it fails); subprocess is imported only if needed."""
+    import subprocess
+
+    try:
+        return subprocess.run(
+            command, capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 def _cpu_model() -> str:
@@ -30,18 +41,9 @@ def _cpu_model() -> str:
     except OSError:
         pass
     if platform.system() == "Darwin":
-        try:
-            out = subprocess.run(
-                ["sysctl", "-n", "machdep.cpu.brand_string"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=False,
-            )
-            if out.stdout.strip():
-                return out.stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            pass
+        brand = _run(["sysctl", "-n", "machdep.cpu.brand_string"]).strip()
+        if brand:
+            return brand
     return platform.processor() or platform.machine() or "unknown CPU"
 
 
@@ -80,18 +82,9 @@ def _gpus() -> list[dict[str, Any]]:
     """NVIDIA GPUs by name and memory, from nvidia-smi when it is there (quickly, or none)."""
     if shutil.which("nvidia-smi") is None:
         return []
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return []
+    out = _run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"])
     gpus = []
-    for line in out.stdout.splitlines():
+    for line in out.splitlines():
         name, _, memory = line.partition(",")
         if name.strip():
             try:
