@@ -32,6 +32,7 @@ from advisor.knowledge import (
     Knowledge,
     Lifecycle,
     Reference,
+    Rule,
 )
 from advisor.knowledge_files import default_knowledge
 from advisor.measurements import Measurements
@@ -124,9 +125,9 @@ class _ClaimEvidence(dict[str, ClaimEvidence]):
 
 
 class _RuleClaims(dict[str, tuple[ClaimEvidence, ...]]):
-    def __init__(self, knowledge: Knowledge, claims: _ClaimEvidence) -> None:
+    def __init__(self, rules: Mapping[str, Rule], claims: _ClaimEvidence) -> None:
         super().__init__()
-        self.rules = {cr.rule.id: cr.rule for cr in knowledge.rules}
+        self.rules = rules
         self.claims = claims
 
     def __missing__(self, rule_id: str) -> tuple[ClaimEvidence, ...]:
@@ -135,9 +136,9 @@ class _RuleClaims(dict[str, tuple[ClaimEvidence, ...]]):
 
 
 class _Effects(dict[tuple[str, Framework], list[str]]):
-    def __init__(self, knowledge: Knowledge) -> None:
+    def __init__(self, rules: Mapping[str, Rule]) -> None:
         super().__init__()
-        self.rules = {cr.rule.id: cr.rule for cr in knowledge.rules}
+        self.rules = rules
 
     def __missing__(self, key: tuple[str, Framework]) -> list[str]:
         rule_id, framework = key
@@ -151,8 +152,9 @@ def _prepare(knowledge: Knowledge) -> _Prepared:
     prepared = _PREPARED.get(knowledge)
     if prepared is None:
         claims = _ClaimEvidence(knowledge)
+        rules = {compiled.rule.id: compiled.rule for compiled in knowledge.rules}
         prepared = _Prepared(
-            claims=claims, rule_claims=_RuleClaims(knowledge, claims), effects=_Effects(knowledge)
+            claims=claims, rule_claims=_RuleClaims(rules, claims), effects=_Effects(rules)
         )
         _PREPARED[knowledge] = prepared
     return prepared

@@ -69,27 +69,22 @@ def _parse_all(root: Path, paths: dict[str, list[Path]]) -> dict[str, dict[str, 
     }
 
 
-def read_tables(root: Path) -> dict[str, dict[str, dict[str, Any]]]:
-    """Parse every knowledge file under root, keyed by kind and then by display name."""
-    if not root.is_dir():
-        raise KnowledgeError(f"{root}: knowledge directory not found")
-    return _parse_all(root, _knowledge_paths(root))
-
-
 CODE = Path(__file__).resolve().parent
 """the advisor package: its sources are part of the cache key, so a model change rebuilds"""
 
 
-def _cache_file(root: Path) -> Path | None:
+def _stamp(path: Path) -> tuple[str, int, int]:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+
+
+def _cache_file(root: Path, paths: dict[str, list[Path]]) -> Path | None:
     """Where the compiled knowledge of exactly these files and this code is cached."""
     if os.environ.get("ADVISOR_NO_CACHE"):
         return None
+    files = [p for found in paths.values() for p in found]
     try:
-        files = [p for found in _knowledge_paths(root).values() for p in found]
-        stamps = [
-            (str(p.resolve()), p.stat().st_mtime_ns, p.stat().st_size)
-            for p in [*files, *sorted(CODE.glob("*.py"))]
-        ]
+        stamps = [_stamp(p) for p in [*files, *sorted(CODE.glob("*.py"))]]
     except OSError:
         return None
     versions = [sys.version, pydantic.VERSION, str(root.resolve())]
@@ -106,7 +101,10 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
     cached; an unreadable or unwritable cache is skipped ($ADVISOR_NO_CACHE=1 turns it off).
     """
     root = root or knowledge_dir()
-    cached = _cache_file(root) if root.is_dir() else None
+    if not root.is_dir():
+        raise KnowledgeError(f"{root}: knowledge directory not found")
+    paths = _knowledge_paths(root)
+    cached = _cache_file(root, paths)
     if cached is not None:
         try:
             with cached.open("rb") as handle:
@@ -115,7 +113,7 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
                 return loaded
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
             pass
-    knowledge = build_knowledge(read_tables(root))
+    knowledge = build_knowledge(_parse_all(root, paths))
     if cached is not None:
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)

@@ -145,6 +145,12 @@ def topsis(weights: FloatArray, scores: FloatArray) -> FloatArray:
     return np.where(total > 0, to_worst / np.where(total > 0, total, 1.0), 0.5)
 
 
+def _criterion_weights(recommendation: Recommendation, criteria: Sequence[Criterion]) -> FloatArray:
+    """The weight of each criterion as ranked (the same for every framework)."""
+    weight_of = {c.criterion: c.weight for c in recommendation.ranking[0].criteria}
+    return np.array([weight_of[k] for k in criteria])
+
+
 def _relevance(
     recommendation: Recommendation, criteria: Sequence[Criterion], knowledge: Knowledge | None
 ) -> FloatArray:
@@ -156,18 +162,18 @@ def _relevance(
     switched off (relevance 0) stays off when its priority is nudged up, and one a rule stressed
     counts that much more. The rules are those that fire for the answers as given; no rule looks
     at priorities today, so holding them fixed while priorities move is exact."""
-    weights = {c.criterion: c.weight for c in recommendation.ranking[0].criteria}
     requirements = recommendation.requirements
     priorities = requirements.priorities
     derived: dict[Criterion, float] | None = None
     out = []
-    for criterion in criteria:
+    weights = _criterion_weights(recommendation, criteria)
+    for criterion, weight in zip(criteria, weights, strict=True):
         if criterion is Criterion.TASK_FIT:
             out.append(1.0)  # fixed weight, never perturbed
             continue
         priority = getattr(priorities, criterion.value)
         if priority > 0:
-            out.append(weights[criterion] / priority)
+            out.append(weight / priority)
             continue
         if derived is None:
             derived = criterion_relevance(requirements, knowledge)
@@ -234,15 +240,16 @@ def analyse_robustness(
     criteria = list(CRITERIA)
     frameworks = [r.framework for r in ranked]
     names = [r.name for r in ranked]
-    scores = np.array([[{c.criterion: c.score for c in r.criteria}[k] for k in criteria]
-                       for r in ranked])  # fmt: skip
+    score_of = [{c.criterion: c.score for c in r.criteria} for r in ranked]
+    scores = np.array([[row[k] for k in criteria] for row in score_of])
+    weights = _criterion_weights(recommendation, criteria)
     fixed = np.array([1.0 if k is Criterion.TASK_FIT else 0.0 for k in criteria])
     answered = np.array([
         0.0 if k is Criterion.TASK_FIT else getattr(recommendation.requirements.priorities, k.value)
         for k in criteria
     ])  # fmt: skip
     relevance = _relevance(recommendation, criteria, knowledge)
-    task_weight = {c.criterion: c.weight for c in ranked[0].criteria}[Criterion.TASK_FIT]
+    task_weight = weights[criteria.index(Criterion.TASK_FIT)]
     rng = np.random.default_rng(seed)
 
     def weights_from(priorities: FloatArray) -> FloatArray:
@@ -276,7 +283,6 @@ def analyse_robustness(
     shares = np.stack([(ranks == k).mean(axis=0) for k in range(len(frameworks))], axis=1)
     uniform_first = (_ranks(_totals(weights_from(uniform), scores)) == 0).mean(axis=0)
 
-    weights = np.array([{c.criterion: c.weight for c in ranked[0].criteria}[k] for k in criteria])
     closeness = topsis(weights, scores)
     topsis_order = [frameworks[i] for i in np.argsort(-closeness, kind="stable")]
     agreement = topsis_order == frameworks

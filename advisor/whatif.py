@@ -65,7 +65,8 @@ def _leaves(model: type[BaseModel], prefix: str = "") -> Iterator[Leaf]:
 LEAVES: dict[str, Leaf] = {leaf.path: leaf for leaf in _leaves(Requirements)}
 
 
-def _get(data: dict[str, Any], path: str) -> Any:
+def answer_at(data: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of answers dumped to a dict (`model_dump(mode="json")`)."""
     node: Any = data
     for part in path.split("."):
         node = node[part]
@@ -207,7 +208,7 @@ def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
     for leaf in LEAVES.values():
         if leaf.path.split(".")[0] in (*SKIPPED_SECTIONS, "priorities") or leaf.kind == "int":
             continue
-        current = _get(data, leaf.path)
+        current = answer_at(data, leaf.path)
         label = _label(leaf.path)
         if leaf.kind == "bool":
             flipped = str(not current).lower()

@@ -34,12 +34,6 @@ def add_whatif_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run_whatif)
 
 
-def _value(data: dict[str, Any], path: str) -> Any:
-    for part in path.split("."):
-        data = data[part]
-    return data
-
-
 def _show(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
@@ -50,7 +44,7 @@ def _show(value: Any) -> str:
 
 def run_whatif(args: argparse.Namespace) -> int:
     from advisor.engine import recommend
-    from advisor.whatif import WhatIfError, apply_changes, smallest_flips
+    from advisor.whatif import WhatIfError, answer_at, apply_changes, smallest_flips
 
     requirements = requirements_from_args(args)
     measurements = _load_measurements(args)
@@ -70,7 +64,7 @@ def run_whatif(args: argparse.Namespace) -> int:
     after = recommend(edited, measurements)
     old, new = requirements.model_dump(mode="json"), edited.model_dump(mode="json")
     changes = [
-        {"path": path, "before": _value(old, path), "after": _value(new, path)}
+        {"path": path, "before": answer_at(old, path), "after": answer_at(new, path)}
         for path in dict.fromkeys(c.partition("=")[0].strip() for c in args.changes)
     ]
     if args.format == "json":

@@ -98,6 +98,27 @@ def ok(
     }
 
 
+def measured(
+    figures: list[float],
+    unit: str,
+    params: dict[str, Any],
+    timed: Timed,
+    *,
+    higher_is_better: bool = True,
+    **details: Any,
+) -> Result:
+    """An ok result whose figure is the median of the per-repeat figures."""
+    return ok(
+        percentile(figures, 50),
+        unit,
+        params,
+        figures=figures,
+        timed=timed,
+        higher_is_better=higher_is_better,
+        **details,
+    )
+
+
 def check(actual: np.ndarray | float, expected: np.ndarray | float, tolerance: float) -> float:
     """Max relative error against the reference; raises Mismatch beyond tolerance."""
     error = ref.max_rel_error(np.asarray(actual), np.asarray(expected))
@@ -127,12 +148,11 @@ def probe_matmul(c: Context) -> Iterator[Result]:
                 error = check(job.fetch(job.run()), expected, tolerance)
                 timed = measure(job.run, c.backend.sync, c.budget)
                 figures = [f / 1e9 for f in _rates(timed.samples, 2.0 * n**3)]
-                yield ok(
-                    percentile(figures, 50),
+                yield measured(
+                    figures,
                     "GFLOP/s",
                     params,
-                    figures=figures,
-                    timed=timed,
+                    timed,
                     max_rel_error=error,
                     checksum=ref.checksum(expected),
                 )
@@ -170,12 +190,11 @@ def probe_mlp_train(c: Context) -> Iterator[Result]:
                     f"{job.details.get('execution', mode)} matches the reference training step "
                     f"(first call {first_call_s:.1f} s)",
                 )
-            yield ok(
-                percentile(figures, 50),
+            yield measured(
+                figures,
                 "steps/s",
                 params,
-                figures=figures,
-                timed=timed,
+                timed,
                 first_call_s=round(first_call_s, 4),
                 loss_before=first,
                 loss_after=second,
@@ -200,12 +219,11 @@ def probe_conv_train_step(c: Context) -> Iterator[Result]:
     error = max(check(first, before, ref.FP32_TOLERANCE), check(second, after, ref.FP32_TOLERANCE))
     timed = measure(job.run, c.backend.sync, c.budget)
     figures = _rates(timed.samples, float(batch))
-    yield ok(
-        percentile(figures, 50),
+    yield measured(
+        figures,
         "images/s",
         params,
-        figures=figures,
-        timed=timed,
+        timed,
         loss_before=first,
         loss_after_step=second,
         max_rel_error=error,
@@ -228,12 +246,11 @@ def probe_lstm_forward(c: Context) -> Iterator[Result]:
     error = check(job.fetch(job.run()), expected, ref.FP32_TOLERANCE)
     timed = measure(job.run, c.backend.sync, c.budget)
     figures = _rates(timed.samples, float(batch))
-    yield ok(
-        percentile(figures, 50),
+    yield measured(
+        figures,
         "sequences/s",
         params,
-        figures=figures,
-        timed=timed,
+        timed,
         max_rel_error=error,
         checksum=ref.checksum(expected),
         **job.details,
@@ -261,12 +278,11 @@ def probe_inference_latency(c: Context) -> Iterator[Result]:
     )
     timed = measure(job.run, c.backend.sync, budget)
     figures = [s * 1e3 for s in timed.samples]
-    yield ok(
-        percentile(figures, 50),
+    yield measured(
+        figures,
         "ms",
         params,
-        figures=figures,
-        timed=timed,
+        timed,
         higher_is_better=False,
         p95_ms=percentile(figures, 95),
         max_rel_error=error,
@@ -281,12 +297,11 @@ def probe_dispatch_overhead(c: Context) -> Iterator[Result]:
     check(job.fetch(job.run()), x + ops, ref.FP32_TOLERANCE)
     timed = measure(job.run, c.backend.sync, c.budget)
     figures = [s / ops * 1e6 for s in timed.samples]
-    yield ok(
-        percentile(figures, 50),
+    yield measured(
+        figures,
         "µs/op",
         params,
-        figures=figures,
-        timed=timed,
+        timed,
         higher_is_better=False,
     )
 
