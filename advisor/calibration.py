@@ -40,9 +40,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from advisor.criteria import Criterion
 from advisor.measurements import Measurements, ProbeRecord, ProbeStatus
@@ -151,8 +150,7 @@ def family_weights(requirements: Requirements) -> dict[str, float]:
     return weights
 
 
-@dataclass(frozen=True)
-class _Figure:
+class _Figure(NamedTuple):
     probe: str
     params: dict[str, Any]
     family: str

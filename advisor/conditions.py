@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Union
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -86,7 +85,11 @@ Condition = Union[FieldTest, AllOf, AnyOf, Not]  # noqa: UP007 - a recursive ali
 # (the forward references to Condition resolve when a schema is first built: defer_build keeps
 # that off the import path of every CLI command)
 
-Predicate = Callable[[Requirements], bool]
+
+class Predicate(Protocol):
+    """A compiled condition: does it hold for these answers?"""
+
+    def __call__(self, requirements: Requirements, /) -> bool: ...
 
 
 def _field_type(path: str) -> Any:
@@ -145,9 +148,12 @@ def _rank(value: Any) -> int:
     return int(value)
 
 
-@dataclass(frozen=True)
-class _Field:
-    """Read a dotted field of the answers (a plain object, so compiled knowledge can be cached)."""
+# The compiled forms are named tuples: immutable, picklable (so compiled knowledge can be cached)
+# and far cheaper to define at import than frozen dataclasses, which a cold CLI start pays for.
+
+
+class _Field(NamedTuple):
+    """Read a dotted field of the answers."""
 
     parts: tuple[str, ...]
 
@@ -158,8 +164,7 @@ class _Field:
         return value
 
 
-@dataclass(frozen=True)
-class _Test:
+class _Test(NamedTuple):
     """One compiled field test: `field <op> operand`, the operand already coerced."""
 
     get: _Field
@@ -183,32 +188,28 @@ class _Test:
         return _rank(value) <= int(operand)
 
 
-@dataclass(frozen=True)
-class _All:
+class _All(NamedTuple):
     parts: tuple[Predicate, ...]
 
     def __call__(self, r: Requirements) -> bool:
         return all(p(r) for p in self.parts)
 
 
-@dataclass(frozen=True)
-class _Any:
+class _Any(NamedTuple):
     parts: tuple[Predicate, ...]
 
     def __call__(self, r: Requirements) -> bool:
         return any(p(r) for p in self.parts)
 
 
-@dataclass(frozen=True)
-class _Not:
+class _Not(NamedTuple):
     inner: Predicate
 
     def __call__(self, r: Requirements) -> bool:
         return not self.inner(r)
 
 
-@dataclass(frozen=True)
-class _Always:
+class _Always(NamedTuple):
     def __call__(self, r: Requirements) -> bool:
         return True
 

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
@@ -72,8 +71,7 @@ def _make(model: type[_M], **values: Any) -> _M:
     return obj
 
 
-@dataclass(frozen=True)
-class _Prepared:
+class _Prepared(NamedTuple):
     """Evidence objects built once per knowledge base, so each recommendation only assembles."""
 
     claims: Mapping[str, ClaimEvidence]
@@ -240,8 +238,7 @@ def _clamp(value: float, low: float, high: float) -> float:
     return low if value < low else high if value > high else value
 
 
-@dataclass
-class _Scored:
+class _Scored(NamedTuple):
     profile: FrameworkProfile
     criteria: list[CriterionScore]
     evidence: list[RuleEvidence]

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -262,15 +262,13 @@ class ScoringSettings(_Data):
     score_max: float = 5.0
 
 
-@dataclass(frozen=True)
-class CompiledRule:
+class CompiledRule(NamedTuple):
     rule: Rule
     applies: Predicate
     source_file: str
 
 
-@dataclass(frozen=True)
-class CompiledStep:
+class CompiledStep(NamedTuple):
     step: NextStep
     applies: Predicate
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -12,10 +13,9 @@ from advisor.questionnaire import Requirements
 from advisor.recommendation import ClaimEvidence, Recommendation
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(NamedTuple):
     recommendation: Recommendation
-    extras: dict[str, BaseModel | list[Any]] = field(default_factory=dict)
+    extras: Mapping[str, BaseModel | list[Any]] = MappingProxyType({})
     """named analyses (robustness, what-if, next steps) rendered after the ranking"""
 
 
