@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -215,19 +215,7 @@ def _add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -
     )
 
 
-CORE_COMMANDS = ("recommend", "explain", "claims", "schema")
-
-
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The full parser; given a core `command`, the commands living in other modules are left
-    out, which keeps their imports off the path of the advice."""
-    parser = argparse.ArgumentParser(
-        prog="advisor",
-        description="Which deep-learning framework fits your project, with cited evidence and "
-        "measurements from your own machine.",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
+def _add_recommend(sub: Any) -> None:
     rec = sub.add_parser(
         "recommend",
         help="rank the frameworks for a questionnaire",
@@ -252,6 +240,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     rec.add_argument("--next-steps", action="store_true", help="also list next steps for the pick")
     rec.set_defaults(handler=cmd_recommend)
 
+
+def _add_explain(sub: Any) -> None:
     exp = sub.add_parser(
         "explain",
         help="the full evidence trail for one framework",
@@ -264,6 +254,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     exp.add_argument("--store", metavar="PATH", help="probe store to calibrate from")
     exp.set_defaults(handler=cmd_explain)
 
+
+def _add_claims(sub: Any) -> None:
     cl = sub.add_parser(
         "claims",
         help="list the knowledge base's claims with verdicts and sources",
@@ -282,6 +274,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_output_flags(cl, ("text", "json", "markdown"))
     cl.set_defaults(handler=cmd_claims)
 
+
+def _add_schema(sub: Any) -> None:
     sch = sub.add_parser(
         "schema",
         help="print the questionnaire's JSON Schema",
@@ -289,8 +283,31 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     sch.set_defaults(handler=cmd_schema)
 
-    if command not in CORE_COMMANDS:
-        _add_optional_commands(sub)
+
+CORE_COMMANDS: dict[str, Callable[[Any], None]] = {
+    "recommend": _add_recommend,
+    "explain": _add_explain,
+    "claims": _add_claims,
+    "schema": _add_schema,
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for `command`: a core command gets only its own sub-parser (each costs start-up
+    time, and the other commands' imports stay off the path of the advice); anything else, a
+    typo or `--help` included, gets every command."""
+    parser = argparse.ArgumentParser(
+        prog="advisor",
+        description="Which deep-learning framework fits your project, with cited evidence and "
+        "measurements from your own machine.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    if command in CORE_COMMANDS:
+        CORE_COMMANDS[command](sub)
+        return parser
+    for add_command in CORE_COMMANDS.values():
+        add_command(sub)
+    _add_optional_commands(sub)
     return parser
 
 

@@ -23,7 +23,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.questionnaire import Requirements
 
@@ -131,6 +131,8 @@ def _base_type(annotation: Any) -> Any:
 
 
 def _coerce(annotation: Any, value: Any, path: str) -> Any:
+    from pydantic import TypeAdapter  # only when knowledge is (re)built, not on a cached start
+
     try:
         return TypeAdapter(annotation).validate_python(value)
     except ValidationError as error:

@@ -75,7 +75,7 @@ CODE = Path(__file__).resolve().parent
 
 def _stamp(path: Path) -> tuple[str, int, int]:
     stat = path.stat()
-    return str(path.resolve()), stat.st_mtime_ns, stat.st_size
+    return str(path), stat.st_mtime_ns, stat.st_size
 
 
 def _cache_file(root: Path, paths: dict[str, list[Path]]) -> Path | None:
@@ -123,7 +123,26 @@ def load_knowledge(root: Path | None = None) -> Knowledge:
             os.replace(partial, cached)
         except (OSError, pickle.PicklingError, TypeError, AttributeError):
             pass
+        else:
+            _prune(cached.parent)
     return knowledge
+
+
+CACHES_KEPT = 8
+"""compiled knowledge files kept: one per checkout and version in use, not one per edit ever made"""
+
+
+def _prune(folder: Path) -> None:
+    """Drop all but the newest compiled knowledge caches (another process may be reading one: a
+    removed file only costs that process a rebuild next time)."""
+    try:
+        caches = sorted(
+            folder.glob("knowledge-*.pickle"), key=lambda p: p.stat().st_mtime_ns, reverse=True
+        )
+        for stale in caches[CACHES_KEPT:]:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 @functools.cache

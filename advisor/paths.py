@@ -23,3 +23,8 @@ def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     if sys.platform == "darwin":
         return home / "Library" / "Caches" / "advisor"
     return Path(env.get("XDG_CACHE_HOME") or home / ".cache") / "advisor"
+
+
+def gpu_cache_file() -> Path:
+    """Where the machine's GPU list is kept for the rest of a boot (see probes.fingerprint)."""
+    return cache_dir() / "gpus.json"

@@ -152,9 +152,10 @@ def load_measurements(store_path: Path | None, now: datetime) -> Measurements | 
     if not path.exists():
         return None
     from advisor.measurements import Measurements
+    from advisor.paths import gpu_cache_file
     from probes.fingerprint import machine_fingerprint, machine_id
 
-    fingerprint = dict(machine_fingerprint())
+    fingerprint = dict(machine_fingerprint(gpu_cache=gpu_cache_file()))
     here = str(machine_id(fingerprint))
     with open_store(path, create=False) as store:
         records = store.latest(here)

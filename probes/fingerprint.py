@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +77,10 @@ def _memory_gb() -> float | None:
         return None
 
 
-def _gpus() -> list[dict[str, Any]]:
+def _query_gpus() -> list[dict[str, Any]]:
     """NVIDIA GPUs by name and memory, from nvidia-smi when it is there (quickly, or none)."""
+    import shutil
+
     if shutil.which("nvidia-smi") is None:
         return []
     out = _run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"])
@@ -94,15 +95,58 @@ def _gpus() -> list[dict[str, Any]]:
     return gpus
 
 
-def machine_fingerprint() -> dict[str, Any]:
-    """The hardware and software of this machine as one flat, JSON-ready dict."""
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+
+
+def _boot_id() -> str | None:
+    """This boot of this machine (Linux only), so cached hardware facts expire at a reboot."""
+    try:
+        return BOOT_ID.read_text(encoding="ascii").strip() or None
+    except OSError:
+        return None
+
+
+def _gpus(cache: Path | None, refresh: bool) -> list[dict[str, Any]]:
+    """The GPUs, from `cache` when it was written during this boot.
+
+    nvidia-smi takes tens of milliseconds, and far more while the driver wakes idle GPUs; the
+    recommend path needs the machine id on every run, so it asks once per boot. A probe run
+    refreshes the answer. Where there is no boot id (not Linux), nvidia-smi is asked every time.
+    """
+    boot = _boot_id() if cache is not None else None
+    if cache is None or boot is None:
+        return _query_gpus()
+    if not refresh:
+        try:
+            saved = json.loads(cache.read_text(encoding="utf-8"))
+            if saved["boot_id"] == boot and isinstance(saved["gpus"], list):
+                return list(saved["gpus"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    gpus = _query_gpus()
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"boot_id": boot, "gpus": gpus}), encoding="utf-8")
+        os.replace(partial, cache)
+    except OSError:
+        pass
+    return gpus
+
+
+def machine_fingerprint(gpu_cache: Path | None = None, refresh: bool = False) -> dict[str, Any]:
+    """The hardware and software of this machine as one flat, JSON-ready dict.
+
+    `gpu_cache` names a file that keeps the GPU list for the rest of this boot (see `_gpus`);
+    `refresh` asks again and rewrites it.
+    """
     return {
         "cpu_model": _cpu_model(),
         "physical_cores": _physical_cores(),
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gb": _memory_gb(),
-        "gpus": _gpus(),
+        "gpus": _gpus(gpu_cache, refresh),
         "os": platform.system(),
         "os_release": platform.release(),
         "arch": platform.machine(),

@@ -152,10 +152,12 @@ def expected_probes(suite: str, framework: str) -> tuple[str, ...] | None:
 
 
 def host_fingerprint() -> tuple[dict[str, Any], str]:
-    """This machine's fingerprint and id, as `probes.fingerprint` computes them."""
+    """This machine's fingerprint and id, as `probes.fingerprint` computes them (the GPU list
+    asked afresh, and kept for the recommend path's later runs)."""
+    from advisor.paths import gpu_cache_file
     from probes.fingerprint import machine_fingerprint, machine_id
 
-    fingerprint = machine_fingerprint()
+    fingerprint = machine_fingerprint(gpu_cache=gpu_cache_file(), refresh=True)
     return dict(fingerprint), str(machine_id(fingerprint))
 
 

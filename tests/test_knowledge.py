@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from advisor.knowledge import Knowledge, KnowledgeError, Verdict
-from advisor.knowledge_files import load_knowledge
+from advisor.knowledge_files import CACHES_KEPT, load_knowledge
 from advisor.seeds import items_under, parse_items
 from tests.conftest import ROOT, SEEDS
 
@@ -180,3 +181,21 @@ def test_the_compiled_knowledge_cache_follows_edits_and_survives_corruption(
         .text.startswith("TensorBoard serves both")
     )
     assert cached.exists()
+
+
+def test_old_compiled_caches_are_pruned_when_a_new_one_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(cache))
+    old = [cache / f"knowledge-old{i:02d}.pickle" for i in range(CACHES_KEPT + 3)]
+    for age, path in enumerate(old, start=1):
+        path.write_bytes(b"stale")
+        os.utime(path, (1_000_000 - age, 1_000_000 - age))  # old00 is the newest of them
+    knowledge_root = _copy_knowledge(tmp_path)
+    load_knowledge(knowledge_root)
+    left = sorted(p.name for p in cache.glob("knowledge-*.pickle"))
+    assert len(left) == CACHES_KEPT
+    assert [p.name for p in old[: CACHES_KEPT - 1]] == [n for n in left if "old" in n]
+    assert load_knowledge(knowledge_root).claims  # the fresh cache is among the kept ones
