@@ -47,7 +47,8 @@ def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _add_answer_flags(parser: argparse.ArgumentParser) -> None:
+def add_answer_flags(parser: argparse.ArgumentParser) -> None:
+    """--answers and the flags for common answers: recommend, explain and whatif share them."""
     source = parser.add_argument_group(
         "answers", "a questionnaire file, and/or flags for common answers (flags win)"
     )
@@ -135,7 +136,7 @@ def requirements_from_args(args: argparse.Namespace) -> Requirements:
     return validate_answers(merge(data, overrides), origin)
 
 
-def _load_measurements(args: argparse.Namespace) -> Any:
+def load_stored_measurements(args: argparse.Namespace) -> Any:
     """The latest stored probe results for this machine, unless --no-calibrate.
 
     A store named with --store that cannot be read is a usage error (exit 2). The default store is
@@ -162,7 +163,7 @@ def _report(args: argparse.Namespace) -> Any:
     from advisor.formats import Report
 
     requirements = requirements_from_args(args)
-    measurements = _load_measurements(args)
+    measurements = load_stored_measurements(args)
     recommendation = recommend(requirements, measurements)
     extras: dict[str, Any] = {}
     if getattr(args, "robustness", False):
@@ -221,7 +222,7 @@ def _add_recommend(sub: Any) -> None:
         help="rank the frameworks for a questionnaire",
         description="Rank TensorFlow, PyTorch and MXNet for your answers.",
     )
-    _add_answer_flags(rec)
+    add_answer_flags(rec)
     _add_output_flags(rec, ("text", "json", "markdown"))
     rec.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
     rec.add_argument(
@@ -248,7 +249,7 @@ def _add_explain(sub: Any) -> None:
         description="Show every prior, rule, claim and source behind a framework's score.",
     )
     exp.add_argument("framework", choices=[f.value for f in Framework])
-    _add_answer_flags(exp)
+    add_answer_flags(exp)
     _add_output_flags(exp, ("text", "markdown"))
     exp.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
     exp.add_argument("--store", metavar="PATH", help="probe store to calibrate from")

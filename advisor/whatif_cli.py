@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from advisor.cli import CliError, _add_answer_flags, _load_measurements, requirements_from_args
+from advisor.cli import CliError, add_answer_flags, load_stored_measurements, requirements_from_args
 
 FORMATS = ("text", "markdown", "json")
 
@@ -22,7 +22,7 @@ def add_whatif_parser(subparsers: Any) -> None:
         description="Re-rank with edited answers and show before and after side by side; "
         "without --set, search the smallest changes that would make each runner-up win.",
     )
-    _add_answer_flags(parser)
+    add_answer_flags(parser)
     parser.add_argument(
         "--set", dest="changes", action="append", default=[], metavar="PATH=VALUE",
         help="an edited answer, e.g. priorities.deployment=5 or deployment.targets=mobile,browser "
@@ -47,7 +47,7 @@ def run_whatif(args: argparse.Namespace) -> int:
     from advisor.whatif import WhatIfError, answer_at, apply_changes, smallest_flips
 
     requirements = requirements_from_args(args)
-    measurements = _load_measurements(args)
+    measurements = load_stored_measurements(args)
     if not args.changes:
         report = smallest_flips(requirements, measurements=measurements)
         if args.format == "json":

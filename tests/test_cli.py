@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,3 +199,36 @@ def test_robustness_what_if_and_next_steps_in_every_format() -> None:
     shares = data["robustness"]["rank_acceptability"][0]["rank_shares"]
     assert data["robustness"]["top_pick"] == data["top_pick"] and sum(shares) == pytest.approx(1)
     assert data["what_if"]["runners_up"] and data["next_steps"]["steps"]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback_and_output_to_a_file_is_complete(
+    tmp_path: Path,
+) -> None:
+    """The CLI exits without interpreter teardown, so it must flush (and survive a closed pipe)."""
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "advisor", "claims", "--format", "json"],
+        cwd=ROOT,
+        env=buffered,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().strip() == b"["
+    process.stdout.close()  # like `| head -1`: 200 kB of JSON cannot fit in the pipe
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+
+    out = tmp_path / "advice.txt"  # a few kB: it sits in the stream's buffer until flushed
+    with out.open("w") as handle:
+        code = subprocess.run(
+            [sys.executable, "-m", "advisor", "recommend", "--task", "nlp"],
+            cwd=ROOT,
+            env=buffered,
+            stdout=handle,
+            check=False,
+            timeout=60,
+        ).returncode
+    assert code == 0
+    assert "Top pick:" in out.read_text()
