@@ -136,6 +136,16 @@ def requirements_from_args(args: argparse.Namespace) -> Requirements:
     return validate_answers(merge(data, overrides), origin)
 
 
+def add_calibration_flags(parser: argparse.ArgumentParser) -> None:
+    """--no-calibrate and --store, which `load_stored_measurements` reads."""
+    parser.add_argument(
+        "--no-calibrate", action="store_true", help="ignore stored probe measurements"
+    )
+    parser.add_argument(
+        "--store", metavar="PATH", help="probe store to calibrate from (default: user cache)"
+    )
+
+
 def load_stored_measurements(args: argparse.Namespace) -> Any:
     """The latest stored probe results for this machine, unless --no-calibrate.
 
@@ -224,10 +234,7 @@ def _add_recommend(sub: Any) -> None:
     )
     add_answer_flags(rec)
     _add_output_flags(rec, ("text", "json", "markdown"))
-    rec.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
-    rec.add_argument(
-        "--store", metavar="PATH", help="probe store to calibrate from (default: user cache)"
-    )
+    add_calibration_flags(rec)
     rec.add_argument(
         "--robustness",
         action="store_true",
@@ -251,8 +258,7 @@ def _add_explain(sub: Any) -> None:
     exp.add_argument("framework", choices=[f.value for f in Framework])
     add_answer_flags(exp)
     _add_output_flags(exp, ("text", "markdown"))
-    exp.add_argument("--no-calibrate", action="store_true", help="ignore stored probe measurements")
-    exp.add_argument("--store", metavar="PATH", help="probe store to calibrate from")
+    add_calibration_flags(exp)
     exp.set_defaults(handler=cmd_explain)
 
 

@@ -10,7 +10,13 @@ import json
 import sys
 from typing import Any
 
-from advisor.cli import CliError, add_answer_flags, load_stored_measurements, requirements_from_args
+from advisor.cli import (
+    CliError,
+    add_answer_flags,
+    add_calibration_flags,
+    load_stored_measurements,
+    requirements_from_args,
+)
 
 FORMATS = ("text", "markdown", "json")
 
@@ -29,8 +35,7 @@ def add_whatif_parser(subparsers: Any) -> None:
         "(repeat for several)",
     )  # fmt: skip
     parser.add_argument("--format", "-f", choices=FORMATS, default="text")
-    parser.add_argument("--no-calibrate", action="store_true", help="ignore stored probe results")
-    parser.add_argument("--store", metavar="PATH", help="probe store to calibrate from")
+    add_calibration_flags(parser)
     parser.set_defaults(handler=run_whatif)
 
 
