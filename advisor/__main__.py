@@ -20,13 +20,16 @@ from typing import NoReturn
 
 
 def run() -> NoReturn:
-    gc.disable()
     try:
-        from advisor.cli import main
-    finally:
-        gc.freeze()
-        gc.enable()
-    code = main()
+        gc.disable()
+        try:
+            from advisor.cli import main
+        finally:
+            gc.freeze()
+            gc.enable()
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before a command started (commands handle their own)
+        code = 130
     for stream in (sys.stdout, sys.stderr):
         # a reader that went away, or a closed stream: nothing left to deliver
         with contextlib.suppress(BrokenPipeError, ValueError):
