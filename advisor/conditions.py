@@ -152,6 +152,7 @@ def _rank(value: Any) -> int:
 
 # The compiled forms are named tuples: immutable, picklable (so compiled knowledge can be cached)
 # and far cheaper to define at import than frozen dataclasses, which a cold CLI start pays for.
+# They are only ever called, never compared (as tuples, _All(x) would equal _Any(x)).
 
 
 class _Field(NamedTuple):
