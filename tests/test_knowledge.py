@@ -103,6 +103,12 @@ def test_mxnet_profile_is_retired(knowledge: Knowledge) -> None:
     assert knowledge.frameworks[Framework.PYTORCH].maintained
 
 
+def test_every_reference_is_cited_by_some_claim(knowledge: Knowledge) -> None:
+    """A reference nothing cites is dead data: either a claim lost it or it was never needed."""
+    cited = {ref for claim in knowledge.claims.values() for ref in claim.references}
+    assert sorted(set(knowledge.references) - cited) == []
+
+
 def _copy_knowledge(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", target)
