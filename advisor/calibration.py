@@ -45,7 +45,14 @@ from typing import Any, NamedTuple
 
 from advisor.criteria import Criterion
 from advisor.measurements import Measurements, ProbeRecord, ProbeStatus
-from advisor.questionnaire import Accelerator, Framework, Requirements, Stage, Task
+from advisor.questionnaire import (
+    OFF_SERVER_TARGETS,
+    Accelerator,
+    Framework,
+    Requirements,
+    Stage,
+    Task,
+)
 from advisor.recommendation import Calibration, FrameworkCalibration, ProbeFigure
 
 MAX_CONFIDENCE = 0.6
@@ -311,9 +318,6 @@ def _capability_caveats(
     return caveats
 
 
-OFF_SERVER_TARGETS = frozenset({"browser", "mobile", "edge_device", "microcontroller"})
-
-
 def _capability_matters(capability: str, requirements: Requirements, declares_gpu: bool) -> bool:
     """Whether a missing capability touches these answers (a caveat otherwise is only noise)."""
     if capability == "distributed":
@@ -321,8 +325,7 @@ def _capability_matters(capability: str, requirements: Requirements, declares_gp
     if capability == "mixed_precision":
         return declares_gpu or requirements.project.model_size.value in ("large", "very_large")
     if capability == "onnx_export":
-        targets = {t.value for t in requirements.deployment.targets}
-        return bool(targets & OFF_SERVER_TARGETS) or (
+        return not OFF_SERVER_TARGETS.isdisjoint(requirements.deployment.targets) or (
             requirements.team.existing_codebase.value == "mxnet"
         )
     return True

@@ -64,6 +64,13 @@ class Target(Choice):
     NONE = "none"
 
 
+OFF_SERVER_TARGETS = frozenset(
+    {Target.MOBILE, Target.BROWSER, Target.EDGE_DEVICE, Target.MICROCONTROLLER}
+)
+"""Targets where the model runs outside a server: each framework has its own path there, or none
+(the `deploy-off-server` rule names the same set; a test keeps the two equal)."""
+
+
 class Accelerator(Choice):
     CPU = "cpu"
     NVIDIA_GPU = "nvidia_gpu"

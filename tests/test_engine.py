@@ -9,7 +9,7 @@ import pytest
 from advisor.answers import load_answers
 from advisor.criteria import Criterion
 from advisor.engine import recommend
-from advisor.questionnaire import Framework, Requirements
+from advisor.questionnaire import OFF_SERVER_TARGETS, Framework, Requirements, Target
 from tests.conftest import example_files, expected_verdicts
 
 EXPECTED = expected_verdicts()
@@ -119,6 +119,16 @@ def test_off_server_targets_stress_deployment_once() -> None:
     assert deployment_weight(["cloud_server"]) == pytest.approx(3)
     assert deployment_weight(["browser"]) == pytest.approx(3 * 1.5)
     assert deployment_weight(["browser", "mobile", "microcontroller"]) == pytest.approx(3 * 1.5)
+
+
+@pytest.mark.parametrize("target", list(Target), ids=str)
+def test_the_off_server_rule_and_the_questionnaires_off_server_set_agree(target: Target) -> None:
+    """Calibration reads OFF_SERVER_TARGETS in code; the deployment rule names targets in data."""
+    from advisor.knowledge_files import default_knowledge
+
+    (rule,) = [r for r in default_knowledge().rules if r.rule.id == "deploy-off-server"]
+    answers = _requirements(project={"tasks": ["nlp"]}, deployment={"targets": [target.value]})
+    assert rule.applies(answers) == (target in OFF_SERVER_TARGETS)
 
 
 def test_seed_claims_overridden_by_the_advice_are_listed() -> None:
