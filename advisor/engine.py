@@ -74,6 +74,7 @@ def _make(model: type[_M], **values: Any) -> _M:
 class _Prepared(NamedTuple):
     """Evidence objects built once per knowledge base, so each recommendation only assembles."""
 
+    rules: Mapping[str, Rule]
     claims: Mapping[str, ClaimEvidence]
     rule_claims: Mapping[str, tuple[ClaimEvidence, ...]]
     effects: Mapping[tuple[str, Framework], list[str]]
@@ -152,7 +153,10 @@ def _prepare(knowledge: Knowledge) -> _Prepared:
         claims = _ClaimEvidence(knowledge)
         rules = {compiled.rule.id: compiled.rule for compiled in knowledge.rules}
         prepared = _Prepared(
-            claims=claims, rule_claims=_RuleClaims(rules, claims), effects=_Effects(rules)
+            rules=rules,
+            claims=claims,
+            rule_claims=_RuleClaims(rules, claims),
+            effects=_Effects(rules),
         )
         _PREPARED[knowledge] = prepared
     return prepared
@@ -362,7 +366,6 @@ def _reasons(
     scored: _Scored,
     rival: _Scored | None,
     prepared: _Prepared,
-    rules: Mapping[str, CompiledRule],
 ) -> list[Reason]:
     """The criteria where a framework gains most over its closest rival, each with its evidence."""
     rival_by = {c.criterion: c for c in rival.criteria} if rival else {}
@@ -382,7 +385,7 @@ def _reasons(
             versus = f" vs {rival.profile.name} {theirs.score:.1f}"
         best_rule = max(mine.adjustments, key=lambda a: a.delta, default=None)
         if best_rule is not None and best_rule.delta > 0:
-            why = rules[best_rule.rule].rule.rationale
+            why = prepared.rules[best_rule.rule].rationale
             claims = list(prepared.rule_claims[best_rule.rule])
         else:
             prior = scored.profile.priors[mine.criterion]
@@ -452,7 +455,6 @@ def recommend(
             list(Framework).index(fw),
         ),
     )
-    rules_by_id = {compiled.rule.id: compiled for compiled in kb.rules}
     ranking: list[RankedFramework] = []
     for rank, fw in enumerate(order, start=1):
         entry = scored[fw]
@@ -470,7 +472,7 @@ def recommend(
                 criteria=entry.criteria,
                 evidence=entry.evidence,
                 caveats=entry.caveats,
-                reasons=_reasons(entry, rival, prepared, rules_by_id),
+                reasons=_reasons(entry, rival, prepared),
             )
         )
     margin = round(ranking[0].score - ranking[1].score, 2) if len(ranking) > 1 else None
