@@ -41,6 +41,19 @@ def try_capability(action: Callable[[], object], what: str) -> Capability:
     return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
 
 
+def adding_chain(start: Any, ops: int) -> Callable[[], Any]:
+    """`ops` dependent `+ 1.0` on a framework tensor: the very same Python loop in every
+    framework, so the add_chain figure differs only in what one eager op costs."""
+
+    def chain() -> Any:
+        y = start
+        for _ in range(ops):
+            y = y + 1.0
+        return y
+
+    return chain
+
+
 class Backend(Protocol):
     name: str
     device: str

@@ -12,7 +12,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from probes.frameworks.base import Capability, Prepared, try_capability
+from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": np.float32, "float16": np.float16}
@@ -136,15 +136,7 @@ class MXNetBackend:
         )
 
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
-        tx = self._a(x)
-
-        def chain() -> Any:
-            y = tx
-            for _ in range(ops):
-                y = y + 1.0
-            return y
-
-        return Prepared(run=chain, fetch=_numpy)
+        return Prepared(run=adding_chain(self._a(x), ops), fetch=_numpy)
 
     def gpu_peak_bytes(self, reset: bool) -> int | None:
         return None  # MXNet exposes no allocator peak; on GPU the RSS figure is not meaningful

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from probes.frameworks.base import Capability, Prepared, try_capability
+from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -127,15 +127,7 @@ class TorchBackend:
         return Prepared(run=forward, fetch=_numpy, details={"execution": "eager nn.LSTM"})
 
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
-        tx = self._t(x)
-
-        def chain() -> torch.Tensor:
-            y = tx
-            for _ in range(ops):
-                y = y + 1.0
-            return y
-
-        return Prepared(run=chain, fetch=_numpy)
+        return Prepared(run=adding_chain(self._t(x), ops), fetch=_numpy)
 
     def gpu_peak_bytes(self, reset: bool) -> int | None:
         if self.device != "cuda":

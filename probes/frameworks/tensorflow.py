@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from probes.frameworks.base import Capability, Prepared, try_capability
+from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
@@ -145,15 +145,7 @@ class TensorFlowBackend:
         )
 
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
-        tx = self._c(x)
-
-        def chain() -> tf.Tensor:
-            y = tx
-            for _ in range(ops):
-                y = y + 1.0
-            return y
-
-        return Prepared(run=self._on_device(chain), fetch=_numpy)
+        return Prepared(run=self._on_device(adding_chain(self._c(x), ops)), fetch=_numpy)
 
     def gpu_peak_bytes(self, reset: bool) -> int | None:
         if self.device != "cuda":
