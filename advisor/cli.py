@@ -220,7 +220,8 @@ def cmd_schema(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+def add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
+    """--format/-f with these choices, text by default."""
     parser.add_argument(
         "--format", "-f", choices=formats, default="text", help="output format (default text)"
     )
@@ -233,7 +234,7 @@ def _add_recommend(sub: Any) -> None:
         description="Rank TensorFlow, PyTorch and MXNet for your answers.",
     )
     add_answer_flags(rec)
-    _add_output_flags(rec, ("text", "json", "markdown"))
+    add_output_flags(rec, ("text", "json", "markdown"))
     add_calibration_flags(rec)
     rec.add_argument(
         "--robustness",
@@ -257,7 +258,7 @@ def _add_explain(sub: Any) -> None:
     )
     exp.add_argument("framework", choices=[f.value for f in Framework])
     add_answer_flags(exp)
-    _add_output_flags(exp, ("text", "markdown"))
+    add_output_flags(exp, ("text", "markdown"))
     add_calibration_flags(exp)
     exp.set_defaults(handler=cmd_explain)
 
@@ -278,7 +279,7 @@ def _add_claims(sub: Any) -> None:
         help="only this kind",
     )
     cl.add_argument("--seed", help="only claims from this seed article (e.g. 000)")
-    _add_output_flags(cl, ("text", "json", "markdown"))
+    add_output_flags(cl, ("text", "json", "markdown"))
     cl.set_defaults(handler=cmd_claims)
 
 

@@ -14,6 +14,7 @@ from advisor.cli import (
     CliError,
     add_answer_flags,
     add_calibration_flags,
+    add_output_flags,
     load_stored_measurements,
     requirements_from_args,
 )
@@ -34,7 +35,7 @@ def add_whatif_parser(subparsers: Any) -> None:
         help="an edited answer, e.g. priorities.deployment=5 or deployment.targets=mobile,browser "
         "(repeat for several)",
     )  # fmt: skip
-    parser.add_argument("--format", "-f", choices=FORMATS, default="text")
+    add_output_flags(parser, FORMATS)
     add_calibration_flags(parser)
     parser.set_defaults(handler=run_whatif)
 
