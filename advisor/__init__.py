@@ -13,29 +13,29 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.answers import AnswersError, load_answers
-    from advisor.engine import recommend
-    from advisor.knowledge_files import load_knowledge
-    from advisor.measurements import Measurements, ProbeRecord
-    from advisor.questionnaire import Requirements
-    from advisor.recommendation import Recommendation
-    from advisor.robustness import analyse_robustness
-    from advisor.steps import next_steps
-    from advisor.whatif import apply_changes, smallest_flips
+    from advisor.core.answers import AnswersError, load_answers
+    from advisor.core.decision.robustness import analyse_robustness
+    from advisor.core.decision.whatif import apply_changes, smallest_flips
+    from advisor.core.engine import recommend
+    from advisor.core.questionnaire import Requirements
+    from advisor.core.recommendation import Recommendation
+    from advisor.core.steps import next_steps
+    from advisor.files.knowledge_files import load_knowledge
+    from probes.records import Measurements, ProbeRecord
 
 _EXPORTS = {
-    "recommend": "advisor.engine",
-    "load_answers": "advisor.answers",
-    "AnswersError": "advisor.answers",
-    "load_knowledge": "advisor.knowledge_files",
-    "Requirements": "advisor.questionnaire",
-    "Recommendation": "advisor.recommendation",
-    "Measurements": "advisor.measurements",
-    "ProbeRecord": "advisor.measurements",
-    "analyse_robustness": "advisor.robustness",
-    "smallest_flips": "advisor.whatif",
-    "apply_changes": "advisor.whatif",
-    "next_steps": "advisor.steps",
+    "recommend": "advisor.core.engine",
+    "load_answers": "advisor.core.answers",
+    "AnswersError": "advisor.core.answers",
+    "load_knowledge": "advisor.files.knowledge_files",
+    "Requirements": "advisor.core.questionnaire",
+    "Recommendation": "advisor.core.recommendation",
+    "Measurements": "probes.records",
+    "ProbeRecord": "probes.records",
+    "analyse_robustness": "advisor.core.decision.robustness",
+    "smallest_flips": "advisor.core.decision.whatif",
+    "apply_changes": "advisor.core.decision.whatif",
+    "next_steps": "advisor.core.steps",
 }
 
 __all__ = [

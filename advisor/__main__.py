@@ -23,7 +23,7 @@ def run() -> NoReturn:
     try:
         gc.disable()
         try:
-            from advisor.cli import main
+            from advisor.cli.main import main
         finally:
             gc.freeze()
             gc.enable()

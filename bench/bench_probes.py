@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.measurements import ProbeRecord, ProbeStatus  # noqa: E402
 from probes.config import default_threads, find_config, load_config, resolve_interpreters  # noqa: E402
+from probes.records import ProbeRecord, ProbeStatus  # noqa: E402
 from probes.runner import (  # noqa: E402
     FRAMEWORK_PROBE,
     RunOptions,

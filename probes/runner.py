@@ -41,8 +41,8 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from advisor.measurements import ProbeRecord, ProbeStatus, Spread
 from probes.config import DEFAULT_TIMEOUT_S, Interpreter, default_threads
+from probes.records import ProbeRecord, ProbeStatus, Spread
 
 PROTOCOL = 1
 WORKER_MODULE = "probes.worker"
@@ -154,8 +154,8 @@ def expected_probes(suite: str, framework: str) -> tuple[str, ...] | None:
 def host_fingerprint() -> tuple[dict[str, Any], str]:
     """This machine's fingerprint and id, as `probes.fingerprint` computes them (the GPU list
     asked afresh, and kept for the recommend path's later runs)."""
-    from advisor.paths import gpu_cache_file
     from probes.fingerprint import machine_fingerprint, machine_id
+    from probes.paths import gpu_cache_file
 
     fingerprint = machine_fingerprint(gpu_cache=gpu_cache_file(), refresh=True)
     return dict(fingerprint), str(machine_id(fingerprint))

@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from advisor.measurements import ProbeRecord
-from advisor.paths import cache_dir
+from probes.paths import cache_dir
+from probes.records import ProbeRecord
 
 SCHEMA_VERSION = 1
 STORE_ENV = "ADVISOR_STORE"

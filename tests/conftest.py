@@ -24,6 +24,6 @@ def expected_verdicts() -> dict[str, dict[str, object]]:
 
 @pytest.fixture(scope="session")
 def knowledge():  # type: ignore[no-untyped-def]
-    from advisor.knowledge_files import load_knowledge
+    from advisor.files.knowledge_files import load_knowledge
 
     return load_knowledge()

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.calibration import (
+from advisor.core.calibration import (
     MAX_CONFIDENCE,
     calibrate,
     family_weights,
     probe_family,
 )
-from advisor.criteria import Criterion
-from advisor.measurements import Measurements, ProbeRecord, ProbeStatus, Spread
-from advisor.questionnaire import Framework, Requirements
+from advisor.core.criteria import Criterion
+from advisor.core.questionnaire import Framework, Requirements
+from probes.records import Measurements, ProbeRecord, ProbeStatus, Spread
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 ALL = [Framework.PYTORCH, Framework.TENSORFLOW, Framework.MXNET]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.answers import load_answers
-from advisor.criteria import Criterion
-from advisor.engine import recommend
-from advisor.questionnaire import OFF_SERVER_TARGETS, Framework, Requirements, Target
+from advisor.core.answers import load_answers
+from advisor.core.criteria import Criterion
+from advisor.core.engine import recommend
+from advisor.core.questionnaire import OFF_SERVER_TARGETS, Framework, Requirements, Target
 from tests.conftest import example_files, expected_verdicts
 
 EXPECTED = expected_verdicts()
@@ -124,7 +124,7 @@ def test_off_server_targets_stress_deployment_once() -> None:
 @pytest.mark.parametrize("target", list(Target), ids=str)
 def test_the_off_server_rule_and_the_questionnaires_off_server_set_agree(target: Target) -> None:
     """Calibration reads OFF_SERVER_TARGETS in code; the deployment rule names targets in data."""
-    from advisor.knowledge_files import default_knowledge
+    from advisor.files.knowledge_files import default_knowledge
 
     (rule,) = [r for r in default_knowledge().rules if r.rule.id == "deploy-off-server"]
     answers = _requirements(project={"tasks": ["nlp"]}, deployment={"targets": [target.value]})
@@ -145,7 +145,7 @@ def test_recommend_is_deterministic() -> None:
 @pytest.mark.parametrize("path", example_files()[:6], ids=lambda p: p.stem)
 def test_engine_output_equals_its_validated_json_round_trip(path: Path) -> None:
     """The engine builds output models without validation; they must still be valid models."""
-    from advisor.recommendation import Recommendation
+    from advisor.core.recommendation import Recommendation
 
     rec = recommend(load_answers(str(path)))
     assert Recommendation.model_validate_json(rec.model_dump_json()) == rec

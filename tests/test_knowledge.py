@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.knowledge import Knowledge, KnowledgeError, Verdict
-from advisor.knowledge_files import CACHES_KEPT, load_knowledge
-from advisor.seeds import items_under, parse_items
+from advisor.core.knowledge import Knowledge, KnowledgeError, Verdict
+from advisor.core.seeds import items_under, parse_items
+from advisor.files.knowledge_files import CACHES_KEPT, load_knowledge
 from tests.conftest import ROOT, SEEDS
 
 REQUIRED_SECTIONS = ("2", "3.3", "3.4", "6", "9")
@@ -44,7 +44,7 @@ def test_every_item_of_the_required_seed_sections_has_a_claim(
 @needs_seed_texts
 @pytest.mark.parametrize("seed_id", ["000", "003"])
 def test_recorded_item_counts_match_the_articles(knowledge: Knowledge, seed_id: str) -> None:
-    """The counts the coverage test uses are those of the article text, cut by `advisor.seeds`."""
+    """The counts the coverage test uses are those of the article text, cut by `advisor.core.seeds`."""
     seed = knowledge.seeds[seed_id]
     raw = (SEEDS / seed.file).read_bytes()
     assert hashlib.sha256(raw).hexdigest() == seed.sha256
@@ -97,7 +97,7 @@ def test_known_seed_errors_are_marked(knowledge: Knowledge) -> None:
 
 
 def test_mxnet_profile_is_retired(knowledge: Knowledge) -> None:
-    from advisor.questionnaire import Framework
+    from advisor.core.questionnaire import Framework
 
     assert not knowledge.frameworks[Framework.MXNET].maintained
     assert knowledge.frameworks[Framework.PYTORCH].maintained

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.engine import recommend
-from advisor.knowledge import KnowledgeError
-from advisor.knowledge_files import load_knowledge
-from advisor.questionnaire import Framework, Requirements
-from advisor.steps import next_steps
+from advisor.core.engine import recommend
+from advisor.core.knowledge import KnowledgeError
+from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.steps import next_steps
+from advisor.files.knowledge_files import load_knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +110,7 @@ def test_bad_step_data_fails_at_load(tmp_path: Path, body: str, words: str) -> N
 
 def test_every_step_in_the_knowledge_base_is_reachable_and_cited() -> None:
     """Each stored step cites claims that resolve, and belongs to a framework the engine ranks."""
-    from advisor.knowledge_files import default_knowledge
+    from advisor.files.knowledge_files import default_knowledge
 
     kb = default_knowledge()
     assert kb.next_steps

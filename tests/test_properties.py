@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from advisor.answers import AnswersError, validate_answers
-from advisor.engine import recommend
-from advisor.questionnaire import Requirements, Target
+from advisor.core.answers import AnswersError, validate_answers
+from advisor.core.engine import recommend
+from advisor.core.questionnaire import Requirements, Target
 
 
 def _strategy_for(annotation: Any, name: str) -> st.SearchStrategy[Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from advisor.questionnaire import Requirements, Target
+from advisor.core.questionnaire import Requirements, Target
 
 
 def test_only_tasks_are_required() -> None:

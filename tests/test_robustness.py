@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from advisor.answers import load_answers
-from advisor.criteria import CRITERIA, Criterion
-from advisor.engine import recommend
-from advisor.questionnaire import Priorities, Requirements
-from advisor.recommendation import Recommendation
-from advisor.robustness import _relevance, analyse_robustness, topsis
-from advisor.whatif import apply_changes
+from advisor.core.answers import load_answers
+from advisor.core.criteria import CRITERIA, Criterion
+from advisor.core.decision.robustness import _relevance, analyse_robustness, topsis
+from advisor.core.decision.whatif import apply_changes
+from advisor.core.engine import recommend
+from advisor.core.questionnaire import Priorities, Requirements
+from advisor.core.recommendation import Recommendation
 from tests.conftest import example_files
 
 ROOT_EXAMPLES = {p.stem: p for p in example_files()}

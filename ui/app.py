@@ -1,7 +1,7 @@
 """advisor in a browser: the questionnaire on one page, the recommendation and its evidence beside it.
 
 A thin shell over the library: the form is derived from `Requirements`, the advice comes from
-`recommend()`, measurements from the probe store, downloads from `advisor.formats`; this script
+`recommend()`, measurements from the probe store, downloads from `advisor.cli.formats`; this script
 only lays them out. Run it with `python -m advisor ui` (or `streamlit run ui/app.py`).
 
 No Python traceback ever reaches the page: every section is drawn inside `views.guard`, and the
@@ -23,9 +23,9 @@ if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` only puts ui/ on the 
 
 import streamlit as st  # noqa: E402
 
-from advisor.answers import dump_toml  # noqa: E402
-from advisor.questionnaire import Requirements  # noqa: E402
-from advisor.recommendation import ClaimEvidence, Recommendation  # noqa: E402
+from advisor.core.answers import dump_toml  # noqa: E402
+from advisor.core.questionnaire import Requirements  # noqa: E402
+from advisor.core.recommendation import ClaimEvidence, Recommendation  # noqa: E402
 from ui import form, views  # noqa: E402
 
 log = logging.getLogger("advisor.ui")
@@ -83,7 +83,7 @@ def _measurements(signature: str, _path: Path | None) -> tuple[Any, str | None]:
     if _path is None:
         return None, "the probes package is not installed"
     try:
-        from advisor.probe_cli import load_measurements
+        from advisor.cli.probe import load_measurements
 
         return load_measurements(_path, datetime.now(timezone.utc)), None
     except Exception as error:
@@ -93,7 +93,7 @@ def _measurements(signature: str, _path: Path | None) -> tuple[Any, str | None]:
 
 @st.cache_resource(show_spinner=False, max_entries=128)
 def _recommend(answers: str, measurement_key: str, _req: Requirements, _m: Any) -> Recommendation:
-    from advisor.engine import recommend
+    from advisor.core.engine import recommend
 
     return recommend(_req, _m)
 
@@ -103,9 +103,9 @@ def _extras(
     answers: str, measurement_key: str, _req: Requirements, _rec: Recommendation, _m: Any
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Robustness, what-if and next steps; one that fails is a one-line error, the rest stay."""
-    from advisor.robustness import analyse_robustness
-    from advisor.steps import next_steps
-    from advisor.whatif import smallest_flips
+    from advisor.core.decision.robustness import analyse_robustness
+    from advisor.core.decision.whatif import smallest_flips
+    from advisor.core.steps import next_steps
 
     analyses: dict[str, Callable[[], Any]] = {
         "robustness": lambda: analyse_robustness(_rec),
@@ -125,8 +125,8 @@ def _extras(
 
 @st.cache_resource(show_spinner=False)
 def _claim_lookup() -> dict[str, ClaimEvidence]:
-    from advisor.engine import claim_evidence
-    from advisor.knowledge_files import default_knowledge
+    from advisor.core.engine import claim_evidence
+    from advisor.files.knowledge_files import default_knowledge
 
     kb = default_knowledge()
     return {cid: claim_evidence(claim, kb) for cid, claim in kb.claims.items()}
@@ -134,7 +134,7 @@ def _claim_lookup() -> dict[str, ClaimEvidence]:
 
 def _render_format(rec: Recommendation, extras: dict[str, Any], fmt: str) -> str | None:
     try:
-        from advisor.formats import Report, render
+        from advisor.cli.formats import Report, render
 
         return render(Report(rec, extras), fmt)
     except Exception:
@@ -306,7 +306,7 @@ def results(requirements: Requirements) -> None:
     extras, failed = _extras(answers, key, requirements, rec, measurements)
 
     with views.guard("the top pick"):
-        from advisor.formats.report import describe_requirements
+        from advisor.cli.formats.report import describe_requirements
 
         views.render_top(rec, describe_requirements(requirements))
         views.render_downloads(

@@ -340,7 +340,7 @@ def collect(
 def error_message(error: Mapping[str, Any]) -> str:
     """One pydantic error as a short sentence for the field it belongs to."""
     try:
-        from advisor.answers import describe_error
+        from advisor.core.answers import describe_error
 
         text = describe_error(error)
         _where, sep, rest = text.partition(": ")
@@ -384,9 +384,9 @@ def validate(
 def answers_from_file(name: str, content: bytes) -> dict[str, Any]:
     """Parse an uploaded TOML/JSON answers file (format from the name, else sniffed).
 
-    Raises `advisor.answers.AnswersError` with one line naming the file and the problem.
+    Raises `advisor.core.answers.AnswersError` with one line naming the file and the problem.
     """
-    from advisor.answers import AnswersError, parse_answers
+    from advisor.core.answers import AnswersError, parse_answers
 
     try:
         text = content.decode("utf-8-sig")
@@ -410,7 +410,7 @@ def apply_file(
     A file that parses but does not validate is still applied, so its problems show at their
     fields; one that does not parse leaves the form as it was.
     """
-    from advisor.answers import AnswersError, validate_answers
+    from advisor.core.answers import AnswersError, validate_answers
 
     try:
         data = answers_from_file(name, content)

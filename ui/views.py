@@ -18,12 +18,12 @@ import altair as alt
 import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
-from advisor.criteria import LABELS, Criterion
-from advisor.questionnaire import Framework
-from advisor.recommendation import ClaimEvidence, RankedFramework, Recommendation
+from advisor.core.criteria import LABELS, Criterion
+from advisor.core.questionnaire import Framework
+from advisor.core.recommendation import ClaimEvidence, RankedFramework, Recommendation
 
 if TYPE_CHECKING:
-    from advisor.measurements import Measurements, ProbeRecord
+    from probes.records import Measurements, ProbeRecord
 
 log = logging.getLogger("advisor.ui")
 
@@ -171,7 +171,7 @@ def criteria_frame(entry: RankedFramework) -> pd.DataFrame:
 
 def probe_frame(records: Iterable[ProbeRecord]) -> pd.DataFrame:
     """Stored probe figures, one row each, with their spread as an interval for error bars."""
-    from advisor.probe_cli import format_params
+    from advisor.cli.probe import format_params
 
     rows = []
     for r in records:
@@ -633,7 +633,7 @@ class ProbeProgress:
         return min((self.index + within) / max(len(self.frameworks), 1), 1.0)
 
     def event(self, event: Any) -> None:
-        from advisor.probe_cli import format_params, progress_line
+        from advisor.cli.probe import format_params, progress_line
         from probes.runner import FrameworkStarted, ProbeStarted, RecordMade, WorkerReady
 
         if isinstance(event, FrameworkStarted):

@@ -20,7 +20,6 @@ from typing import IO
 
 import pytest
 
-from advisor.measurements import ProbeRecord, ProbeStatus
 from probes.config import (
     ConfigError,
     Interpreter,
@@ -30,6 +29,7 @@ from probes.config import (
     parse_python_overrides,
     resolve_interpreters,
 )
+from probes.records import ProbeRecord, ProbeStatus
 from probes.runner import (
     FRAMEWORK_PROBE,
     ProbeStarted,
@@ -437,7 +437,7 @@ needs_fingerprint = pytest.mark.skipif(
 
 def probe_command(store: Path, *args: str) -> list[str]:
     return [
-        sys.executable, "-m", "advisor.probe_cli", "--store", str(store),
+        sys.executable, "-m", "advisor.cli.probe", "--store", str(store),
         "--worker-root", str(FAKES), "--threads", "1", *args,
     ]  # fmt: skip
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.measurements import ProbeRecord, ProbeStatus
 from probes.catalogue import CAPABILITY_PROBES, PROBES
 from probes.config import load_config, resolve_interpreters
+from probes.records import ProbeRecord, ProbeStatus
 from probes.runner import RunOptions, parse_message, run_probes, worker_environment
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,9 +22,9 @@ pytest.importorskip("streamlit", reason="the ui extra is not installed")
 
 from streamlit.testing.v1 import AppTest
 
-from advisor.answers import AnswersError, dump_toml, load_answers
-from advisor.engine import recommend
-from advisor.questionnaire import (
+from advisor.core.answers import AnswersError, dump_toml, load_answers
+from advisor.core.engine import recommend
+from advisor.core.questionnaire import (
     OperatingSystem,
     Priority,
     Requirements,
@@ -206,7 +206,7 @@ def test_a_field_added_to_the_model_is_drawn_without_ui_edits() -> None:
         import streamlit as st
         from pydantic import Field
 
-        from advisor.questionnaire import Requirements
+        from advisor.core.questionnaire import Requirements
         from ui import form
 
         class Future(Requirements):
@@ -345,12 +345,12 @@ def test_fixing_the_answer_brings_the_advice_back() -> None:
 def test_a_failing_library_call_is_one_line_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import advisor.engine
+    import advisor.core.engine
 
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("knowledge exploded\nsecond line with internals")
 
-    monkeypatch.setattr(advisor.engine, "recommend", broken)
+    monkeypatch.setattr(advisor.core.engine, "recommend", broken)
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
     at.run()
     assert not at.exception
@@ -376,10 +376,10 @@ def test_reset_restores_the_defaults() -> None:
 
 # -- optional analyses ----------------------------------------------------------------------
 def test_robustness_what_if_and_next_steps_are_shown_as_the_library_gives_them() -> None:
-    from advisor.engine import recommend
-    from advisor.robustness import analyse_robustness
-    from advisor.steps import next_steps
-    from advisor.whatif import smallest_flips
+    from advisor.core.decision.robustness import analyse_robustness
+    from advisor.core.decision.whatif import smallest_flips
+    from advisor.core.engine import recommend
+    from advisor.core.steps import next_steps
 
     at = start()
     answers = default_requirements()
@@ -412,7 +412,7 @@ def _spy_progress(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, str]]:
 
 
 def _check_probe_run(at: AppTest, store: Path, seen: list[tuple[float, str]]) -> None:
-    from advisor.probe_cli import load_measurements
+    from advisor.cli.probe import load_measurements
 
     assert not at.exception, at.exception
     assert seen and seen[-1][0] == 1.0
@@ -484,7 +484,7 @@ def test_probe_button_runs_the_real_tiny_suite_in_pytorch(
 def test_ui_command_defaults_to_a_private_quiet_server() -> None:
     import argparse
 
-    from advisor.ui_launch import add_ui_parser, app_path, streamlit_command
+    from advisor.cli.ui import add_ui_parser, app_path, streamlit_command
 
     parser = argparse.ArgumentParser()
     add_ui_parser(parser.add_subparsers(dest="command"))

@@ -192,8 +192,8 @@ def test_mobile_questionnaire_in_chromium(server: str, driver: Any, tmp_path: Pa
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from advisor.engine import recommend
-    from advisor.questionnaire import Requirements
+    from advisor.core.engine import recommend
+    from advisor.core.questionnaire import Requirements
 
     answers = Requirements.model_validate(
         {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from advisor.criteria import LABELS
-from advisor.formats.report import Report, describe_requirements
-from advisor.recommendation import ClaimEvidence, RankedFramework
+from advisor.cli.formats.report import Report, describe_requirements
+from advisor.core.criteria import LABELS
+from advisor.core.recommendation import ClaimEvidence, RankedFramework
 
 
 def _link(claim: ClaimEvidence) -> str:

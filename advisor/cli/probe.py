@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from advisor.measurements import Measurements, ProbeRecord
+    from probes.records import Measurements, ProbeRecord
     from probes.runner import Event
 
 EXIT_USAGE = 2
@@ -151,9 +151,9 @@ def load_measurements(store_path: Path | None, now: datetime) -> Measurements | 
     path = store_path if store_path is not None else default_store_path()
     if not path.exists():
         return None
-    from advisor.measurements import Measurements
-    from advisor.paths import gpu_cache_file
     from probes.fingerprint import machine_fingerprint, machine_id
+    from probes.paths import gpu_cache_file
+    from probes.records import Measurements
 
     fingerprint = dict(machine_fingerprint(gpu_cache=gpu_cache_file()))
     here = str(machine_id(fingerprint))
@@ -461,7 +461,7 @@ class _Progress:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m advisor.probe_cli` (the same as `advisor probe`)."""
+    """`python -m advisor.cli.probe` (the same as `advisor probe`)."""
     parser = argparse.ArgumentParser(prog="advisor probe")
     configure_parser(parser)
     args = parser.parse_args(argv)

@@ -43,9 +43,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from advisor.criteria import Criterion
-from advisor.measurements import Measurements, ProbeRecord, ProbeStatus
-from advisor.questionnaire import (
+from advisor.core.criteria import Criterion
+from advisor.core.questionnaire import (
     OFF_SERVER_TARGETS,
     Accelerator,
     Framework,
@@ -53,7 +52,8 @@ from advisor.questionnaire import (
     Stage,
     Task,
 )
-from advisor.recommendation import Calibration, FrameworkCalibration, ProbeFigure
+from advisor.core.recommendation import Calibration, FrameworkCalibration, ProbeFigure
+from probes.records import Measurements, ProbeRecord, ProbeStatus
 
 MAX_CONFIDENCE = 0.6
 ASSUMED_CV = 0.05

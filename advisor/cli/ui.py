@@ -65,7 +65,7 @@ def _port(text: str) -> int:
 
 def app_path() -> Path:
     """ui/app.py beside the advisor package (a checkout or an installed wheel)."""
-    beside = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    beside = Path(__file__).resolve().parents[2] / "ui" / "app.py"
     if beside.is_file():
         return beside
     spec = importlib.util.find_spec("ui")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from advisor.engine import claim_evidence
-from advisor.knowledge import Knowledge
-from advisor.knowledge_files import default_knowledge
-from advisor.questionnaire import Framework
-from advisor.recommendation import ClaimEvidence, Recommendation
+from advisor.core.engine import claim_evidence
+from advisor.core.knowledge import Knowledge
+from advisor.core.questionnaire import Framework
+from advisor.core.recommendation import ClaimEvidence, Recommendation
+from advisor.files.knowledge_files import default_knowledge
 
 
 class Step(BaseModel):

@@ -6,7 +6,7 @@ is weighted by the questionnaire's priority of the same name, so the two lists c
 
 from __future__ import annotations
 
-from advisor.questionnaire import Choice, Priorities
+from advisor.core.questionnaire import Choice, Priorities
 
 
 class Criterion(Choice):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from advisor.formats.report import Report
+from advisor.cli.formats.report import Report
 
 
 def _plain(value: Any) -> Any:

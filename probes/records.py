@@ -1,28 +1,31 @@
 """Probe results as the engine sees them: records of one figure each, plus when 'now' is.
 
-The probe runner writes these (and the store keeps them); `recommend()` only reads them. Keeping
-the record model here, in the core, lets calibration stay pure: it is handed data and a clock
-reading, and never opens the store itself.
+The probe runner writes these (and the store keeps them); `recommend()` only reads them. The record model
+lives on the lowest floor, beside the store and the runner, because both sides share it: the
+probes write records and the advisor's pure calibration reads them (handed data and a clock
+reading, never opening the store itself).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.questionnaire import Choice
-
 RECORD_VERSION = 1
 
 
-class ProbeStatus(Choice):
+class ProbeStatus(str, Enum):
     OK = "ok"
     FAILED = "failed"
     TIMEOUT = "timeout"
     MISSING = "missing"
     SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
 class Spread(BaseModel):

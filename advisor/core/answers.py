@@ -17,7 +17,7 @@ from typing import Any
 import tomllib
 from pydantic import BaseModel, ValidationError
 
-from advisor.questionnaire import Requirements
+from advisor.core.questionnaire import Requirements
 
 
 class AnswersError(ValueError):

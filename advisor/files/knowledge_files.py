@@ -18,10 +18,10 @@ from typing import Any
 import pydantic
 import tomllib
 
-from advisor.knowledge import Knowledge, KnowledgeError, build_knowledge
-from advisor.paths import cache_dir
+from advisor.core.knowledge import Knowledge, KnowledgeError, build_knowledge
+from probes.paths import cache_dir
 
-DEFAULT_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge"
 
 # kind -> files relative to the knowledge directory (a trailing "/" means every *.toml inside)
 LAYOUT: dict[str, str] = {
@@ -69,8 +69,8 @@ def _parse_all(root: Path, paths: dict[str, list[Path]]) -> dict[str, dict[str, 
     }
 
 
-CODE = Path(__file__).resolve().parent
-"""the advisor package: its sources are part of the cache key, so a model change rebuilds"""
+CODE = Path(__file__).resolve().parents[1] / "core"
+"""the pure core: its sources are part of the cache key, so a model change rebuilds"""
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
@@ -84,7 +84,7 @@ def _cache_file(root: Path, paths: dict[str, list[Path]]) -> Path | None:
         return None
     files = [p for found in paths.values() for p in found]
     try:
-        stamps = [_stamp(p) for p in [*files, *sorted(CODE.glob("*.py"))]]
+        stamps = [_stamp(p) for p in [*files, *sorted(CODE.rglob("*.py"))]]
     except OSError:
         return None
     versions = [sys.version, pydantic.VERSION, str(root.resolve())]

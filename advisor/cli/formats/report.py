@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
-from advisor.criteria import LABELS, Criterion
-from advisor.questionnaire import Requirements
-from advisor.recommendation import ClaimEvidence, Recommendation
+from advisor.core.criteria import LABELS, Criterion
+from advisor.core.questionnaire import Requirements
+from advisor.core.recommendation import ClaimEvidence, Recommendation
 
 
 class Report(NamedTuple):

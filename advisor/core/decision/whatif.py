@@ -18,12 +18,12 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict
 
-from advisor.answers import AnswersError, merge, validate_answers
-from advisor.engine import recommend
-from advisor.knowledge import Knowledge
-from advisor.measurements import Measurements
-from advisor.questionnaire import Framework, Requirements
-from advisor.recommendation import Recommendation
+from advisor.core.answers import AnswersError, merge, validate_answers
+from advisor.core.engine import recommend
+from advisor.core.knowledge import Knowledge
+from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.recommendation import Recommendation
+from probes.records import Measurements
 
 SKIPPED_SECTIONS = ("constraints",)
 MAX_ANSWER_FLIPS = 3

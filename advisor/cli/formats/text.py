@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from advisor.formats.report import SHORT, Report, cite, describe_requirements
-from advisor.recommendation import Recommendation
+from advisor.cli.formats.report import SHORT, Report, cite, describe_requirements
+from advisor.core.recommendation import Recommendation
 
 
 def _table(rec: Recommendation) -> list[str]:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Protocol, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from advisor.questionnaire import Requirements
+from advisor.core.questionnaire import Requirements
 
 
 class ConditionError(ValueError):

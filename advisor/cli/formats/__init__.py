@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from advisor.formats import json_format, markdown, text
-from advisor.formats.report import Report
+from advisor.cli.formats import json_format, markdown, text
+from advisor.cli.formats.report import Report
 
 FORMATS: dict[str, Callable[[Report], str]] = {
     "text": text.render,

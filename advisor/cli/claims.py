@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from advisor.engine import claim_evidence
-from advisor.knowledge_files import default_knowledge
+from advisor.core.engine import claim_evidence
+from advisor.files.knowledge_files import default_knowledge
 
 
 def list_claims(

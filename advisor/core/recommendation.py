@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.criteria import Criterion
-from advisor.knowledge import ClaimKind, Verdict
-from advisor.questionnaire import Framework, Requirements
+from advisor.core.criteria import Criterion
+from advisor.core.knowledge import ClaimKind, Verdict
+from advisor.core.questionnaire import Framework, Requirements
 
 OUTPUT_VERSION = 1
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from advisor.criteria import LABELS
-from advisor.engine import claim_evidence
-from advisor.knowledge_files import default_knowledge
-from advisor.questionnaire import Framework
-from advisor.recommendation import ClaimEvidence, Recommendation
+from advisor.core.criteria import LABELS
+from advisor.core.engine import claim_evidence
+from advisor.core.questionnaire import Framework
+from advisor.core.recommendation import ClaimEvidence, Recommendation
+from advisor.files.knowledge_files import default_knowledge
 
 
 def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:

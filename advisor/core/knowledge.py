@@ -16,9 +16,15 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from advisor.conditions import Condition, ConditionError, Predicate, compile_condition, substitute
-from advisor.criteria import CRITERIA, Criterion
-from advisor.questionnaire import Choice, Framework
+from advisor.core.conditions import (
+    Condition,
+    ConditionError,
+    Predicate,
+    compile_condition,
+    substitute,
+)
+from advisor.core.criteria import CRITERIA, Criterion
+from advisor.core.questionnaire import Choice, Framework
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
 FRAMEWORK_PLACEHOLDER = "{framework}"

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
-from advisor.criteria import CRITERIA, LABELS, Criterion
-from advisor.knowledge import (
+from advisor.core.criteria import CRITERIA, LABELS, Criterion
+from advisor.core.knowledge import (
     Claim,
     CompiledRule,
     FrameworkProfile,
@@ -33,10 +33,8 @@ from advisor.knowledge import (
     Reference,
     Rule,
 )
-from advisor.knowledge_files import default_knowledge
-from advisor.measurements import Measurements
-from advisor.questionnaire import Framework, Requirements
-from advisor.recommendation import (
+from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.recommendation import (
     OUTPUT_VERSION,
     Adjustment,
     Calibration,
@@ -50,6 +48,8 @@ from advisor.recommendation import (
     RuleEvidence,
     SourceRef,
 )
+from advisor.files.knowledge_files import default_knowledge
+from probes.records import Measurements
 
 _REASONS_PER_FRAMEWORK = 3
 
@@ -430,7 +430,7 @@ def recommend(
         caveats=[],
     )
     if measurements is not None:
-        from advisor.calibration import calibrate
+        from advisor.core.calibration import calibrate
 
         calibrated, calibration = calibrate(requirements, measurements, priors, eligible)
     calibration_caveats = _calibration_caveats(calibration)

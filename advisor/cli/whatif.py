@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from advisor.cli import (
+from advisor.cli.main import (
     CliError,
     add_answer_flags,
     add_calibration_flags,
@@ -49,8 +49,8 @@ def _show(value: Any) -> str:
 
 
 def run_whatif(args: argparse.Namespace) -> int:
-    from advisor.engine import recommend
-    from advisor.whatif import WhatIfError, answer_at, apply_changes, smallest_flips
+    from advisor.core.decision.whatif import WhatIfError, answer_at, apply_changes, smallest_flips
+    from advisor.core.engine import recommend
 
     requirements = requirements_from_args(args)
     measurements = load_stored_measurements(args)

@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from advisor.answers import AnswersError, merge, read_answers, validate_answers
-from advisor.knowledge import KnowledgeError
-from advisor.questionnaire import (
+from advisor.core.answers import AnswersError, merge, read_answers, validate_answers
+from advisor.core.knowledge import KnowledgeError
+from advisor.core.questionnaire import (
     Accelerator,
     Codebase,
     Framework,
@@ -155,7 +155,7 @@ def load_stored_measurements(args: argparse.Namespace) -> Any:
     """
     if getattr(args, "no_calibrate", False):
         return None
-    from advisor.probe_cli import load_measurements
+    from advisor.cli.probe import load_measurements
     from probes.store import StoreError
 
     store = Path(args.store) if getattr(args, "store", None) else None
@@ -169,37 +169,37 @@ def load_stored_measurements(args: argparse.Namespace) -> Any:
 
 
 def _report(args: argparse.Namespace) -> Any:
-    from advisor.engine import recommend
-    from advisor.formats import Report
+    from advisor.cli.formats import Report
+    from advisor.core.engine import recommend
 
     requirements = requirements_from_args(args)
     measurements = load_stored_measurements(args)
     recommendation = recommend(requirements, measurements)
     extras: dict[str, Any] = {}
     if getattr(args, "robustness", False):
-        from advisor.robustness import analyse_robustness
+        from advisor.core.decision.robustness import analyse_robustness
 
         extras["robustness"] = analyse_robustness(recommendation)
     if getattr(args, "next_steps", False):
-        from advisor.steps import next_steps
+        from advisor.core.steps import next_steps
 
         extras["next_steps"] = next_steps(recommendation)
     if getattr(args, "what_if", False):
-        from advisor.whatif import smallest_flips
+        from advisor.core.decision.whatif import smallest_flips
 
         extras["what_if"] = smallest_flips(requirements, measurements=measurements)
     return Report(recommendation, extras)
 
 
 def cmd_recommend(args: argparse.Namespace) -> int:
-    from advisor.formats import render
+    from advisor.cli.formats import render
 
     sys.stdout.write(render(_report(args), args.format))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from advisor.explain import explain
+    from advisor.cli.explain import explain
 
     report = _report(args)
     sys.stdout.write(explain(report.recommendation, Framework(args.framework), args.format))
@@ -207,7 +207,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_claims(args: argparse.Namespace) -> int:
-    from advisor.claims_view import list_claims
+    from advisor.cli.claims import list_claims
 
     sys.stdout.write(list_claims(args.verdict, args.framework, args.kind, args.seed, args.format))
     return 0
@@ -321,9 +321,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub: Any) -> None:
     """Commands that live in their own modules (probes, what-if, UI launcher)."""
-    from advisor.probe_cli import add_probe_parser
-    from advisor.ui_launch import add_ui_parser
-    from advisor.whatif_cli import add_whatif_parser
+    from advisor.cli.probe import add_probe_parser
+    from advisor.cli.ui import add_ui_parser
+    from advisor.cli.whatif import add_whatif_parser
 
     add_probe_parser(sub)
     add_whatif_parser(sub)

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from advisor.criteria import CRITERIA, LABELS, Criterion
-from advisor.engine import criterion_relevance
-from advisor.knowledge import Knowledge
-from advisor.questionnaire import Framework
-from advisor.recommendation import Recommendation
+from advisor.core.criteria import CRITERIA, LABELS, Criterion
+from advisor.core.engine import criterion_relevance
+from advisor.core.knowledge import Knowledge
+from advisor.core.questionnaire import Framework
+from advisor.core.recommendation import Recommendation
 
 PERTURBATION = 1.0
 UNIFORM_SHARE = 0.25

@@ -1,0 +1,1 @@
+"""Decision analysis over the engine: how sure the pick is, and what would change it."""
