@@ -54,6 +54,23 @@ __all__ = [
 ]
 
 
+def _shipped_knowledge() -> Any:
+    from advisor.files.knowledge_files import default_knowledge
+
+    return default_knowledge()
+
+
+def _wire_defaults() -> None:
+    """The pure core falls back to the shipped knowledge (and its framework registry) through
+    this hook, so it never reads a file itself."""
+    from advisor.core.in_force import set_default_knowledge
+
+    set_default_knowledge(_shipped_knowledge)
+
+
+_wire_defaults()
+
+
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -175,8 +175,12 @@ def resolve_interpreters(
     config: ProbeConfig | None = None,
     environ: Mapping[str, str] | None = None,
     default: str | None = None,
+    declared: Mapping[str, Interpreter] | None = None,
 ) -> dict[str, Interpreter]:
-    """The interpreter for each framework, highest-priority source first (see module docstring)."""
+    """The interpreter for each framework, highest-priority source first (see module docstring);
+    `declared` are the environments the frameworks' knowledge files name, used before the
+    advisor's own interpreter."""
+    declared = declared or {}
     env = os.environ if environ is None else environ
     cli = cli or {}
     configured = config.interpreters if config else {}
@@ -191,6 +195,8 @@ def resolve_interpreters(
             chosen[name] = Interpreter(path, f"set by ${variable}")
         elif name in configured:
             chosen[name] = configured[name]
+        elif name in declared:
+            chosen[name] = declared[name]
         else:
             chosen[name] = Interpreter(fallback, "the advisor's own interpreter")
     return chosen

@@ -21,7 +21,7 @@ def test_public_api_recommends_from_a_dict() -> None:
     )
     result = advisor.recommend(requirements)
     assert isinstance(result, advisor.Recommendation)
-    assert result.top_pick is not None and result.top_pick.value == "tensorflow"
+    assert result.top_pick is not None and result.top_pick == "tensorflow"
     data = json.loads(result.model_dump_json())
     assert data["ranking"][0]["framework"] == "tensorflow"
 

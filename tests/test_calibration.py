@@ -11,17 +11,25 @@ from hypothesis import strategies as st
 
 from advisor.core.calibration import (
     MAX_CONFIDENCE,
-    calibrate,
     family_weights,
     probe_family,
 )
+from advisor.core.calibration import calibrate as calibrate_ids
 from advisor.core.criteria import Criterion
-from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.questionnaire import Requirements
 from probes.records import Measurements, ProbeRecord, ProbeStatus, Spread
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
-ALL = [Framework.PYTORCH, Framework.TENSORFLOW, Framework.MXNET]
+ALL = ["pytorch", "tensorflow", "mxnet"]
 RUNTIME, MEMORY = Criterion.RUNTIME_PERFORMANCE, Criterion.MEMORY_EFFICIENCY
+NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
+
+
+def calibrate(*args: Any, **kwargs: Any) -> Any:
+    """Calibration as the engine calls it: with the frameworks' display names."""
+    return calibrate_ids(*args, names=NAMES, **kwargs)
+
+
 PRIORS = {fw: {RUNTIME: 3.5, MEMORY: 3.5, Criterion.ECOSYSTEM: 4.0} for fw in ALL}
 
 
@@ -80,8 +88,8 @@ def speeds(pytorch: float, tensorflow: float, mxnet: float, **kw: Any) -> list[P
     ]
 
 
-def account(calibration: Any, fw: Framework) -> Any:
-    return next(a for a in calibration.frameworks if a.framework is fw)
+def account(calibration: Any, fw: str) -> Any:
+    return next(a for a in calibration.frameworks if a.framework == fw)
 
 
 def test_no_measurements_change_nothing() -> None:
@@ -94,16 +102,16 @@ def test_no_measurements_change_nothing() -> None:
 def test_faster_framework_gets_the_higher_runtime_score() -> None:
     scores, calibration = calibrate(answers(), measured(*speeds(100, 50, 25)), PRIORS, ALL)
     assert calibration.used
-    assert scores[Framework.PYTORCH][RUNTIME] > scores[Framework.TENSORFLOW][RUNTIME]
-    assert scores[Framework.TENSORFLOW][RUNTIME] > scores[Framework.MXNET][RUNTIME]
-    assert set(scores[Framework.PYTORCH]) == {RUNTIME}  # no memory figure, memory untouched
-    torch = account(calibration, Framework.PYTORCH)
+    assert scores["pytorch"][RUNTIME] > scores["tensorflow"][RUNTIME]
+    assert scores["tensorflow"][RUNTIME] > scores["mxnet"][RUNTIME]
+    assert set(scores["pytorch"]) == {RUNTIME}  # no memory figure, memory untouched
+    torch = account(calibration, "pytorch")
     assert {f.relative for f in torch.figures} == {1.0}
-    mx = account(calibration, Framework.MXNET)
+    mx = account(calibration, "mxnet")
     assert {f.relative for f in mx.figures} == {0.25}
     # 0.25 relative everywhere -> measured 1.25; blended with the prior by the confidence
     c = mx.confidence
-    assert scores[Framework.MXNET][RUNTIME] == pytest.approx((1 - c) * 3.5 + c * 1.25, abs=1e-3)
+    assert scores["mxnet"][RUNTIME] == pytest.approx((1 - c) * 3.5 + c * 1.25, abs=1e-3)
     assert 0 < c <= MAX_CONFIDENCE
     assert mx.prior == {RUNTIME: 3.5, MEMORY: 3.5}
     assert mx.machine and "Test CPU" in mx.machine
@@ -117,7 +125,7 @@ def test_lower_is_better_figures_are_inverted() -> None:
         ]
     )
     scores, _ = calibrate(answers(), data, PRIORS, ALL)
-    assert scores[Framework.PYTORCH][RUNTIME] > scores[Framework.TENSORFLOW][RUNTIME]
+    assert scores["pytorch"][RUNTIME] > scores["tensorflow"][RUNTIME]
 
 
 def test_memory_is_calibrated_from_peak_memory_lower_is_better() -> None:
@@ -128,8 +136,8 @@ def test_memory_is_calibrated_from_peak_memory_lower_is_better() -> None:
         ]
     )
     scores, calibration = calibrate(answers(), data, PRIORS, ALL)
-    assert scores[Framework.PYTORCH][MEMORY] > 3.5 > scores[Framework.TENSORFLOW][MEMORY]
-    assert RUNTIME not in scores[Framework.PYTORCH]
+    assert scores["pytorch"][MEMORY] > 3.5 > scores["tensorflow"][MEMORY]
+    assert RUNTIME not in scores["pytorch"]
     assert calibration.used
 
 
@@ -149,7 +157,7 @@ def test_a_third_framework_does_not_reorder_the_other_two() -> None:
     order = []
     for data in (measured(*pairs), measured(*mixed)):
         scores, _ = calibrate(answers(), data, PRIORS, ALL)
-        order.append(scores[Framework.PYTORCH][RUNTIME] > scores[Framework.TENSORFLOW][RUNTIME])
+        order.append(scores["pytorch"][RUNTIME] > scores["tensorflow"][RUNTIME])
     assert order[0] == order[1]
     assert calibrate(answers(), two, PRIORS, ALL)[1].used
 
@@ -176,7 +184,7 @@ def test_cpu_probes_for_a_gpu_only_team_get_a_mismatch_caveat_and_low_confidence
     assert "nvidia_gpu" in caveat
     assert not any("Probes ran on" in c for c in cpu_team.caveats)
     # the blend moves less: closer to the prior
-    assert abs(scores[Framework.MXNET][RUNTIME] - 3.5) < 0.5
+    assert abs(scores["mxnet"][RUNTIME] - 3.5) < 0.5
 
 
 def test_cuda_probes_match_a_gpu_team() -> None:
@@ -218,12 +226,12 @@ def test_missing_framework_gets_a_caveat_naming_why() -> None:
         ),
     )
     scores, calibration = calibrate(answers(), data, PRIORS, ALL)
-    assert Framework.MXNET not in scores
+    assert "mxnet" not in scores
     assert (
         "MXNet probes: no usable figures: missing (interpreter not found: .venv-mxnet/bin/python "
         "(set by advisor.toml))." in calibration.caveats
     )
-    assert account(calibration, Framework.MXNET).confidence == 0
+    assert account(calibration, "mxnet").confidence == 0
 
 
 def test_failed_and_timed_out_probes_are_named() -> None:
@@ -258,8 +266,8 @@ def test_failed_coverage_lowers_confidence() -> None:
     _, calibration = calibrate(answers(), measured(*without_conv), PRIORS, ALL)
     _, complete = calibrate(answers(), measured(*full), PRIORS, ALL)
     assert (
-        account(calibration, Framework.MXNET).confidence
-        < account(complete, Framework.MXNET).confidence
+        account(calibration, "mxnet").confidence
+        < account(complete, "mxnet").confidence
     )
 
 
@@ -327,11 +335,11 @@ def test_only_one_framework_measured_means_nothing_to_compare() -> None:
 def test_excluded_frameworks_are_not_calibrated_or_compared() -> None:
     data = measured(*speeds(100, 50, 25))
     scores, calibration = calibrate(
-        answers(), data, PRIORS, [Framework.TENSORFLOW, Framework.MXNET]
+        answers(), data, PRIORS, ["tensorflow", "mxnet"]
     )
-    assert set(scores) == {Framework.TENSORFLOW, Framework.MXNET}
+    assert set(scores) == {"tensorflow", "mxnet"}
     # tensorflow is now the fastest of those ranked
-    assert account(calibration, Framework.TENSORFLOW).figures[0].relative == 1.0
+    assert account(calibration, "tensorflow").figures[0].relative == 1.0
 
 
 def test_task_weights_follow_the_questionnaire() -> None:
@@ -356,8 +364,8 @@ def test_vision_weighs_conv_so_the_conv_winner_gains() -> None:
     )
     vision, _ = calibrate(answers(), data, PRIORS, ALL)
     speech, _ = calibrate(answers(project={"tasks": ["speech"]}), data, PRIORS, ALL)
-    assert vision[Framework.PYTORCH][RUNTIME] > vision[Framework.TENSORFLOW][RUNTIME]
-    assert speech[Framework.TENSORFLOW][RUNTIME] > speech[Framework.PYTORCH][RUNTIME]
+    assert vision["pytorch"][RUNTIME] > vision["tensorflow"][RUNTIME]
+    assert speech["tensorflow"][RUNTIME] > speech["pytorch"][RUNTIME]
 
 
 @pytest.mark.parametrize(

@@ -13,22 +13,40 @@ from pydantic import BaseModel
 
 from advisor.core.answers import AnswersError, validate_answers
 from advisor.core.engine import recommend
+from advisor.core.in_force import knowledge_in_force
 from advisor.core.questionnaire import Requirements, Target
+from advisor.core.registry import CodebaseName, FrameworkName
+
+REGISTRY = knowledge_in_force().registry
+
+
+def _values(annotation: Any) -> list[str]:
+    """The values a choice annotation allows (framework names come from the registry)."""
+    if annotation is FrameworkName:
+        return list(REGISTRY.ids)
+    if annotation is CodebaseName:
+        return list(REGISTRY.codebases)
+    return [m.value for m in annotation]
 
 
 def _strategy_for(annotation: Any, name: str) -> st.SearchStrategy[Any]:
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
         return st.integers(0, 5)
+    if origin is dict:
+        key, value = typing.get_args(annotation)
+        return st.dictionaries(st.sampled_from(_values(key)), st.sampled_from(_values(value)))
+    if annotation in (FrameworkName, CodebaseName):
+        return st.sampled_from(_values(annotation))
     if origin is list:
         (item,) = typing.get_args(annotation)
-        values = [m.value for m in item]
+        values = _values(item)
         if item is Target:
             values = [v for v in values if v != "none"]
             return st.one_of(
                 st.just(["none"]), st.lists(st.sampled_from(values), min_size=1, max_size=4)
             )
-        min_size = 0 if name == "exclude" else 1
+        min_size = 0 if name in ("exclude", "candidates") else 1
         return st.lists(st.sampled_from(values), min_size=min_size, max_size=4)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         return st.sampled_from([m.value for m in annotation])

@@ -12,7 +12,7 @@ import pytest
 from advisor.core.answers import load_answers
 from advisor.core.decision.whatif import WhatIfError, apply_changes, smallest_flips, wins
 from advisor.core.engine import recommend
-from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.questionnaire import Requirements
 from tests.conftest import example_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def test_apply_changes_sets_priorities_lists_and_flags() -> None:
     assert edited.priorities.deployment == 5
     assert [t.value for t in edited.deployment.targets] == ["mobile", "browser"]
     assert edited.deployment.latency_critical is True
-    assert edited.team.experience.pytorch.value == "expert"
+    assert edited.team.experience_with("pytorch").value == "expert"
     assert base.priorities.deployment == 3  # the original is untouched
 
 
@@ -134,7 +134,7 @@ def test_whatif_command_shows_before_and_after_side_by_side() -> None:
     assert payload["changes"] == [
         {"path": "deployment.targets", "before": ["browser"], "after": ["cloud_server"]}
     ]
-    assert payload["before"]["top_pick"] == Framework.TENSORFLOW.value
+    assert payload["before"]["top_pick"] == "tensorflow"
 
 
 def test_whatif_bad_set_is_one_line_and_exit_2() -> None:

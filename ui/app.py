@@ -26,6 +26,7 @@ import streamlit as st  # noqa: E402
 from advisor.core.answers import dump_toml  # noqa: E402
 from advisor.core.questionnaire import Requirements  # noqa: E402
 from advisor.core.recommendation import ClaimEvidence, Recommendation  # noqa: E402
+from advisor.core.registry import registry_in_force  # noqa: E402
 from ui import form, views  # noqa: E402
 
 log = logging.getLogger("advisor.ui")
@@ -39,7 +40,6 @@ PROBE_FRAMEWORKS_KEY = "probe:frameworks"
 PROBE_RUN_KEY = "probe:run"
 PROBE_LAST_KEY = "probe:last"
 PROBE_SUITES = {"quick": "quick (about a minute per framework)", "tiny": "tiny (seconds)"}
-PROBE_FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
 KEPT_KEYS = (
     USE_MEASUREMENTS_KEY,
     PROBE_SUITE_KEY,
@@ -230,7 +230,8 @@ def probe_controls(path: Path | None) -> None:
         return
     state = session()
     state.setdefault(PROBE_SUITE_KEY, "quick")
-    state.setdefault(PROBE_FRAMEWORKS_KEY, list(PROBE_FRAMEWORKS))
+    frameworks = list(registry_in_force().ids)
+    state.setdefault(PROBE_FRAMEWORKS_KEY, frameworks)
     left, middle, right = st.columns([2, 3, 2], vertical_alignment="bottom")
     with left:
         st.selectbox(
@@ -244,7 +245,7 @@ def probe_controls(path: Path | None) -> None:
     with middle:
         st.multiselect(
             "Frameworks",
-            options=list(PROBE_FRAMEWORKS),
+            options=frameworks,
             key=PROBE_FRAMEWORKS_KEY,
             format_func=form.option_label,
             help="Each runs in its own process (its own interpreter, see advisor.toml).",

@@ -24,6 +24,8 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from advisor.core.registry import CodebaseName, FrameworkName, registry_in_force
+
 Kind = Literal[
     "section", "select", "multiselect", "toggle", "slider", "number", "text", "json", "fixed"
 ]
@@ -45,10 +47,8 @@ OPTION_LABELS: dict[str, str] = {
     "cpp": "C++",
     "javascript": "JavaScript",
     "macos": "macOS",
-    "tensorflow": "TensorFlow",
-    "pytorch": "PyTorch",
-    "mxnet": "MXNet",
 }
+"""Framework ids read as the registry's display names (see `option_label`)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,9 @@ def option_label(value: Any) -> str:
     if value is None:
         return "—"
     text = str(value)
+    registry = registry_in_force()
+    if text in registry:
+        return registry.name(text)
     return OPTION_LABELS.get(text, text.replace("_", " ").capitalize())
 
 
@@ -125,6 +128,10 @@ def _choices(annotation: Any) -> tuple[Any, ...] | None:
     """The allowed values of an enum or Literal annotation, else None."""
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
+    if annotation is FrameworkName:
+        return registry_in_force().ids
+    if annotation is CodebaseName:
+        return registry_in_force().codebases
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return tuple(member.value for member in annotation)
     if typing.get_origin(annotation) is Literal:
@@ -173,6 +180,24 @@ def _field_spec(
         inner = default if isinstance(default, Mapping) else {}
         children = _model_specs(annotation, path, inner)
         return FieldSpec(path, label, help_text or annotation.__doc__, "section", children=children)
+
+    if typing.get_origin(annotation) is dict and typing.get_args(annotation)[0] is FrameworkName:
+        # One choice per framework of the registry (team.experience); a left-out one is the
+        # value type's first choice.
+        values = _choices(typing.get_args(annotation)[1]) or ()
+        given_table = default if isinstance(default, Mapping) else {}
+        children = tuple(
+            FieldSpec(
+                (*path, fw),
+                registry_in_force().name(fw),
+                None,
+                "select",
+                _plain(given_table.get(fw, values[0] if values else None)),
+                values,
+            )
+            for fw in registry_in_force()
+        )
+        return FieldSpec(path, label, help_text, "section", children=children)
 
     choices = _choices(annotation)
     if choices is not None:

@@ -19,8 +19,8 @@ import pandas as pd  # type: ignore[import-untyped]
 import streamlit as st
 
 from advisor.core.criteria import LABELS, Criterion
-from advisor.core.questionnaire import Framework
 from advisor.core.recommendation import ClaimEvidence, RankedFramework, Recommendation
+from advisor.core.registry import registry_in_force
 
 if TYPE_CHECKING:
     from probes.records import Measurements, ProbeRecord
@@ -285,7 +285,7 @@ def calibration_frame(rec: Recommendation) -> pd.DataFrame:
         for criterion, value in fc.calibrated.items():
             rows.append(
                 {
-                    "Framework": fc.framework.value,
+                    "Framework": fc.framework,
                     "Criterion": LABELS[criterion],
                     "Prior": fc.prior.get(criterion),
                     "Calibrated": value,
@@ -370,9 +370,9 @@ def render_evidence(
 
     One at a time keeps the page light: the evidence of all three is a few hundred elements.
     """
-    entries = {e.framework.value: e for e in rec.ranking}
-    excluded = {x.framework.value: x for x in rec.excluded}
-    options = [fw.value for fw in Framework if fw.value in entries or fw.value in excluded]
+    entries = {e.framework: e for e in rec.ranking}
+    excluded = {x.framework: x for x in rec.excluded}
+    options = [fw for fw in registry_in_force() if fw in entries or fw in excluded]
     if not options:
         return
     names = {
@@ -381,14 +381,14 @@ def render_evidence(
     }
     key = EVIDENCE_KEY
     if st.session_state.get(key) not in options:
-        st.session_state[key] = rec.top_pick.value if rec.top_pick else options[0]
+        st.session_state[key] = rec.top_pick if rec.top_pick else options[0]
     chosen = st.segmented_control(
         "Framework",
         options=options,
         format_func=names.__getitem__,
         key=key,
         label_visibility="collapsed",
-    ) or (rec.top_pick.value if rec.top_pick else options[0])
+    ) or (rec.top_pick if rec.top_pick else options[0])
     if chosen in excluded:
         st.markdown("\n".join(f"- {md(r)}" for r in excluded[chosen].reasons))
         if excluded[chosen].rules:
@@ -673,12 +673,13 @@ def run_probe_suite(
     The same settings as `advisor probe --suite SUITE`: interpreters from advisor.toml (the one
     beside the app when none is found from the working directory), cpu, default threads/timeout.
     """
+    from advisor.cli.probe import probe_plan
     from probes.config import (
         DEFAULT_TIMEOUT_S,
+        Interpreter,
         default_threads,
         find_config,
         load_config,
-        resolve_interpreters,
     )
     from probes.runner import RunOptions, run_probes
     from probes.store import open_store
@@ -687,7 +688,10 @@ def run_probe_suite(
     if config_path is None and config_fallback is not None and config_fallback.is_file():
         config_path = config_fallback
     config = load_config(config_path)
-    interpreters = resolve_interpreters(list(frameworks), {}, config)
+    interpreters = {
+        item.framework: Interpreter(item.interpreter, item.source)
+        for item in probe_plan(list(frameworks), {}, config)
+    }
     options = RunOptions(
         suite=suite,
         device="cpu",

@@ -16,7 +16,7 @@ def list_claims(
         claim
         for claim in kb.claims.values()
         if (verdict is None or claim.verdict.value == verdict)
-        and (framework is None or framework in (f.value for f in claim.frameworks))
+        and (framework is None or framework in claim.frameworks)
         and (kind is None or claim.kind.value == kind)
         and (seed is None or (claim.source is not None and claim.source.seed == seed))
     ]
@@ -36,7 +36,7 @@ def list_claims(
     lines = [f"# Claims\n\n{summary}\n" if fmt == "markdown" else summary, ""]
     for e in evidence:
         where = e.source.label if e.source else "fact"
-        frameworks = ",".join(f.value for f in e.frameworks) or "general"
+        frameworks = ",".join(e.frameworks) or "general"
         refs = "; ".join(r.url or r.label for r in e.references)
         if fmt == "markdown":
             lines.append(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from advisor.core.criteria import LABELS
 from advisor.core.engine import claim_evidence
-from advisor.core.questionnaire import Framework
 from advisor.core.recommendation import ClaimEvidence, Recommendation
 from advisor.files.knowledge_files import default_knowledge
 
@@ -24,7 +23,7 @@ def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:
     return f"{claim.text}{verdict} — {'; '.join(sources)}"
 
 
-def explain(rec: Recommendation, framework: Framework, fmt: str = "text") -> str:
+def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
     """Every prior, adjustment, claim and caveat behind a framework's standing."""
     markdown = fmt == "markdown"
     bullet = "- " if markdown else "  "

@@ -11,161 +11,21 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from advisor.core.answers import AnswersError, merge, read_answers, validate_answers
-from advisor.core.knowledge import KnowledgeError
-from advisor.core.questionnaire import (
-    Accelerator,
-    Codebase,
-    Framework,
-    Language,
-    ModelSize,
-    OperatingSystem,
-    Priorities,
-    Requirements,
-    Scale,
-    Stage,
-    Target,
-    Task,
+from advisor.cli.flags import (
+    EXIT_USAGE,
+    CliError,
+    add_answer_flags,
+    add_calibration_flags,
+    add_output_flags,
+    framework_argument,
+    load_stored_measurements,
+    requirements_from_args,
 )
-
-EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """A user-facing problem: printed as one line, exit code 2."""
-
-
-def _choices(enum_type: Any) -> str:
-    return ", ".join(m.value for m in enum_type)
-
-
-def _csv(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def add_answer_flags(parser: argparse.ArgumentParser) -> None:
-    """--answers and the flags for common answers: recommend, explain and whatif share them."""
-    source = parser.add_argument_group(
-        "answers", "a questionnaire file, and/or flags for common answers (flags win)"
-    )
-    source.add_argument(
-        "--answers", "-a", metavar="FILE", help="questionnaire as TOML or JSON; '-' reads stdin"
-    )
-    flags = [
-        ("--task", "project.tasks", Task, True),
-        ("--stage", "project.stage", Stage, False),
-        ("--model-size", "project.model_size", ModelSize, False),
-        ("--deploy", "deployment.targets", Target, True),
-        ("--accelerator", "hardware.accelerators", Accelerator, True),
-        ("--scale", "hardware.scale", Scale, False),
-        ("--os", "hardware.os", OperatingSystem, True),
-        ("--language", "team.languages", Language, True),
-        ("--codebase", "team.existing_codebase", Codebase, False),
-        ("--exclude", "constraints.exclude", Framework, True),
-    ]
-    for flag, path, enum_type, many in flags:
-        source.add_argument(
-            flag,
-            dest=path,
-            action="append" if many else "store",
-            type=_csv if many else str,
-            metavar="V[,V]" if many else "V",
-            help=f"{path} ({_choices(enum_type)})",
-        )
-    source.add_argument(
-        "--pretrained",
-        dest="project.pretrained_models",
-        action="store_true",
-        default=None,
-        help="project.pretrained_models = true",
-    )
-    source.add_argument(
-        "--latency-critical",
-        dest="deployment.latency_critical",
-        action="store_true",
-        default=None,
-        help="deployment.latency_critical = true",
-    )
-    source.add_argument(
-        "--require-maintained",
-        dest="constraints.require_maintained",
-        action="store_true",
-        default=None,
-        help="constraints.require_maintained = true",
-    )
-    source.add_argument(
-        "--priority",
-        "-p",
-        action="append",
-        default=[],
-        metavar="NAME=N",
-        help=f"priorities.NAME = N (0-5); NAME one of {', '.join(Priorities.model_fields)}",
-    )
-
-
-def requirements_from_args(args: argparse.Namespace) -> Requirements:
-    """Combine the answers file (if any) with the flags into validated requirements."""
-    data: dict[str, Any] = read_answers(args.answers) if args.answers else {}
-    origin = args.answers or "flags"
-    overrides: dict[str, Any] = {}
-    for key, value in vars(args).items():
-        if "." not in key or value is None:
-            continue
-        overrides[key] = (
-            [item for chunk in value for item in chunk] if isinstance(value, list) else value
-        )
-    for item in args.priority:
-        name, sep, number = item.partition("=")
-        if not sep or name not in Priorities.model_fields:
-            raise CliError(
-                f"--priority {item!r}: expected NAME=N with NAME one of "
-                + ", ".join(Priorities.model_fields)
-            )
-        try:
-            overrides[f"priorities.{name}"] = int(number)
-        except ValueError:
-            raise CliError(f"--priority {item!r}: N must be an integer from 0 to 5") from None
-    if not args.answers and "project.tasks" not in overrides:
-        raise CliError("give --answers FILE (or '-') or at least --task (e.g. --task nlp)")
-    if overrides and args.answers:
-        origin = f"{args.answers} + flags"
-    return validate_answers(merge(data, overrides), origin)
-
-
-def add_calibration_flags(parser: argparse.ArgumentParser) -> None:
-    """--no-calibrate and --store, which `load_stored_measurements` reads."""
-    parser.add_argument(
-        "--no-calibrate", action="store_true", help="ignore stored probe measurements"
-    )
-    parser.add_argument(
-        "--store", metavar="PATH", help="probe store to calibrate from (default: user cache)"
-    )
-
-
-def load_stored_measurements(args: argparse.Namespace) -> Any:
-    """The latest stored probe results for this machine, unless --no-calibrate.
-
-    A store named with --store that cannot be read is a usage error (exit 2). The default store is
-    the advisor's own cache: if it is unreadable the advice still comes, uncalibrated, with a
-    one-line warning saying why.
-    """
-    if getattr(args, "no_calibrate", False):
-        return None
-    from advisor.cli.probe import load_measurements
-    from probes.store import StoreError
-
-    store = Path(args.store) if getattr(args, "store", None) else None
-    try:
-        return load_measurements(store, datetime.now(timezone.utc))
-    except StoreError as error:
-        if store is not None:
-            raise CliError(f"--store {store}: {error}") from None
-        print(f"advisor: warning: {error}; the advice below is not calibrated", file=sys.stderr)
-        return None
+from advisor.core.answers import AnswersError
+from advisor.core.knowledge import KnowledgeError
+from advisor.core.questionnaire import Requirements
 
 
 def _report(args: argparse.Namespace) -> Any:
@@ -202,7 +62,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from advisor.cli.explain import explain
 
     report = _report(args)
-    sys.stdout.write(explain(report.recommendation, Framework(args.framework), args.format))
+    sys.stdout.write(explain(report.recommendation, args.framework, args.format))
     return 0
 
 
@@ -218,13 +78,6 @@ def cmd_schema(_args: argparse.Namespace) -> int:
         json.dumps(Requirements.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
     )
     return 0
-
-
-def add_output_flags(parser: argparse.ArgumentParser, formats: Sequence[str]) -> None:
-    """--format/-f with these choices, text by default."""
-    parser.add_argument(
-        "--format", "-f", choices=formats, default="text", help="output format (default text)"
-    )
 
 
 def _add_recommend(sub: Any) -> None:
@@ -256,7 +109,9 @@ def _add_explain(sub: Any) -> None:
         help="the full evidence trail for one framework",
         description="Show every prior, rule, claim and source behind a framework's score.",
     )
-    exp.add_argument("framework", choices=[f.value for f in Framework])
+    exp.add_argument(
+        "framework", type=framework_argument, help="a framework id or alias, e.g. pytorch"
+    )
     add_answer_flags(exp)
     add_output_flags(exp, ("text", "markdown"))
     add_calibration_flags(exp)
@@ -270,9 +125,7 @@ def _add_claims(sub: Any) -> None:
         description="List claims from the seed articles and current facts, with verdicts.",
     )
     cl.add_argument("--verdict", choices=["holds", "outdated", "wrong"], help="only this verdict")
-    cl.add_argument(
-        "--framework", choices=[f.value for f in Framework], help="only claims about this framework"
-    )
+    cl.add_argument("--framework", type=framework_argument, help="only claims about this framework")
     cl.add_argument(
         "--kind",
         choices=["concept", "pro", "con", "application", "faq", "fact"],
@@ -333,7 +186,11 @@ def _add_optional_commands(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     command = arguments[0] if arguments else None
-    parser = build_parser(command)
+    try:
+        parser = build_parser(command)
+    except KnowledgeError as error:
+        print(f"advisor: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(arguments)
     try:
         return int(args.handler(args))

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 if TYPE_CHECKING:
     from probes.records import Measurements, ProbeRecord
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-FRAMEWORK_CHOICES = ("pytorch", "tensorflow", "mxnet")
 SUITES = ("tiny", "quick", "full")
 HIDDEN_PARAMS = ("device", "threads")
 
@@ -49,8 +48,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--framework",
         action="append",
-        choices=FRAMEWORK_CHOICES,
-        help="probe only this framework (repeatable; default: all three)",
+        type=_framework,
+        help="probe only this framework (repeatable; default: every framework the registry "
+        "knows: " + ", ".join(_registry().ids) + ")",
+    )
+    run.add_argument(
+        "--plan",
+        action="store_true",
+        help="print which frameworks would be probed, by which backend and interpreter, and stop",
     )
     run.add_argument(
         "--suite",
@@ -119,6 +124,68 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         dest="import_file",
         help="add the records of an exported FILE (repeat imports add nothing)",
     )
+
+
+def _registry() -> Any:
+    from advisor.core.in_force import knowledge_in_force
+
+    return knowledge_in_force().registry
+
+
+def _framework(text: str) -> str:
+    found = _registry().resolve(text)
+    if found is None:
+        raise argparse.ArgumentTypeError(
+            f"unknown framework {text!r} (one of {', '.join(_registry().ids)})"
+        )
+    return str(found)
+
+
+class PlannedFramework(NamedTuple):
+    """One framework of a probe run: who measures it, in which interpreter."""
+
+    framework: str
+    name: str
+    backend: str | None
+    interpreter: str
+    source: str
+
+
+def probe_plan(
+    frameworks: Sequence[str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    config: Any = None,
+    knowledge: Any = None,
+) -> list[PlannedFramework]:
+    """The frameworks to probe (default: all in the registry), each with the backend module and
+    the interpreter its knowledge file declares, unless --python, the environment or
+    advisor.toml say otherwise."""
+    from advisor.core.in_force import knowledge_in_force
+    from probes.config import Interpreter, resolve_interpreters
+    from probes.runner import PACKAGE_ROOT
+
+    kb = knowledge_in_force(knowledge)
+    chosen = list(dict.fromkeys(frameworks or kb.frameworks))
+    declared = {}
+    for fw in chosen:
+        probe = kb.frameworks[fw].probe
+        if probe is not None and probe.environment.venv:
+            path = PACKAGE_ROOT / probe.environment.venv / "bin" / "python"
+            declared[fw] = Interpreter(str(path), f"knowledge/frameworks/{fw}.toml")
+    interpreters = resolve_interpreters(chosen, overrides or {}, config, declared=declared)
+    planned = []
+    for fw in chosen:
+        probe = kb.frameworks[fw].probe
+        planned.append(
+            PlannedFramework(
+                framework=fw,
+                name=kb.frameworks[fw].name,
+                backend=probe.backend if probe is not None else None,
+                interpreter=interpreters[fw].path,
+                source=interpreters[fw].source,
+            )
+        )
+    return planned
 
 
 def _positive_int(text: str) -> int:
@@ -212,19 +279,27 @@ def _stored(path: Path) -> list[ProbeRecord]:
 def _probe(args: argparse.Namespace, path: Path) -> int:
     from probes.config import (
         DEFAULT_TIMEOUT_S,
+        Interpreter,
         default_threads,
         find_config,
         load_config,
         parse_python_overrides,
-        resolve_interpreters,
     )
     from probes.runner import PACKAGE_ROOT, WORKER_MODULE, RunOptions, run_probes
     from probes.store import open_store
 
     overrides = parse_python_overrides(args.python)
     config = load_config(find_config())
-    frameworks = list(dict.fromkeys(args.framework or FRAMEWORK_CHOICES))
-    interpreters = resolve_interpreters(frameworks, overrides, config)
+    plan = probe_plan(args.framework, overrides, config)
+    if args.plan:
+        for item in plan:
+            print(
+                f"{item.framework:<12} {item.name:<16} backend {item.backend or '(none)'}; "
+                f"interpreter {item.interpreter} ({item.source})"
+            )
+        return 0
+    frameworks = [item.framework for item in plan]
+    interpreters = {item.framework: Interpreter(item.interpreter, item.source) for item in plan}
     options = RunOptions(
         suite=args.suite,
         device="cuda" if args.device == "cuda" else "cpu",

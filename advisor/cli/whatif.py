@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from advisor.cli.main import (
+from advisor.cli.flags import (
     CliError,
     add_answer_flags,
     add_calibration_flags,

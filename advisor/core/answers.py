@@ -18,6 +18,7 @@ import tomllib
 from pydantic import BaseModel, ValidationError
 
 from advisor.core.questionnaire import Requirements
+from advisor.core.registry import Registry
 
 
 class AnswersError(ValueError):
@@ -84,12 +85,17 @@ def describe_error(error: Mapping[str, Any]) -> str:
     return f"{where}: {message} (got {value!r})"
 
 
-def validate_answers(data: Any, origin: str) -> Requirements:
-    """Validate parsed answers, turning the first problem into an AnswersError."""
+def validate_answers(data: Any, origin: str, registry: Registry | None = None) -> Requirements:
+    """Validate parsed answers, turning the first problem into an AnswersError.
+
+    Framework names are checked against `registry` (default: the registry in force).
+    """
     if not isinstance(data, dict):
         raise AnswersError(f"{origin}: the answers must be a table/object at the top level")
     try:
-        return Requirements.model_validate(data)
+        return Requirements.model_validate(
+            data, context={"registry": registry} if registry is not None else None
+        )
     except ValidationError as error:
         errors = error.errors()
         more = (

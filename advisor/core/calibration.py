@@ -47,7 +47,6 @@ from advisor.core.criteria import Criterion
 from advisor.core.questionnaire import (
     OFF_SERVER_TARGETS,
     Accelerator,
-    Framework,
     Requirements,
     Stage,
     Task,
@@ -64,7 +63,6 @@ MISMATCH_FACTOR = 0.3
 PARTIAL_MATCH_FACTOR = 0.7
 FRAMEWORK_PROBE = "*"  # a record about a framework as a whole (see probes.runner)
 
-NAMES = {Framework.TENSORFLOW: "TensorFlow", Framework.PYTORCH: "PyTorch", Framework.MXNET: "MXNet"}
 DEVICE_ACCELERATOR = {"cpu": Accelerator.CPU, "cuda": Accelerator.NVIDIA_GPU}
 GPU_ACCELERATORS = frozenset(
     {Accelerator.NVIDIA_GPU, Accelerator.AMD_GPU, Accelerator.APPLE_SILICON, Accelerator.INTEL_GPU}
@@ -163,15 +161,8 @@ class _Figure(NamedTuple):
     family: str
     unit: str
     weight: float
-    values: dict[Framework, ProbeRecord]
-    relative: dict[Framework, float]
-
-
-def _as_framework(name: str) -> Framework | None:
-    try:
-        return Framework(name)
-    except ValueError:
-        return None
+    values: dict[str, ProbeRecord]
+    relative: dict[str, float]
 
 
 def _key(params: Mapping[str, Any]) -> str:
@@ -188,12 +179,12 @@ def _usable(record: ProbeRecord) -> bool:
 
 
 def _figures(
-    records: Iterable[ProbeRecord], frameworks: Sequence[Framework], weights: Mapping[str, float]
+    records: Iterable[ProbeRecord], frameworks: Sequence[str], weights: Mapping[str, float]
 ) -> list[_Figure]:
-    groups: dict[tuple[str, str], dict[Framework, ProbeRecord]] = {}
+    groups: dict[tuple[str, str], dict[str, ProbeRecord]] = {}
     for record in records:
-        fw = _as_framework(record.framework)
-        if fw is None or fw not in frameworks or not _usable(record):
+        fw = record.framework
+        if fw not in frameworks or not _usable(record):
             continue
         family = probe_family(record.probe, record.params)
         if family == "capability":
@@ -209,7 +200,7 @@ def _figures(
 
     figures = []
     for (probe, _), group in sorted(comparable.items()):
-        first = group[min(group, key=lambda fw: fw.value)]
+        first = group[min(group)]
         family = probe_family(probe, first.params)
         family_weight = MEMORY_WEIGHT if family == "memory" else weights.get(family, 0.0)
         values = {fw: rec.value for fw, rec in group.items() if rec.value is not None}
@@ -290,7 +281,12 @@ def _no_figure_summary(records: Sequence[ProbeRecord]) -> str:
 
 
 def _capability_caveats(
-    fw: Framework, records: Sequence[ProbeRecord], requirements: Requirements, here: str | None
+    fw: str,
+    name: str,
+    records: Sequence[ProbeRecord],
+    requirements: Requirements,
+    here: str | None,
+    leaving_codebase: bool,
 ) -> list[str]:
     caveats = []
     declares_gpu = bool(set(requirements.hardware.accelerators) & GPU_ACCELERATORS)
@@ -304,13 +300,13 @@ def _capability_caveats(
             declares_gpu and (here is None or not record.machine_id or record.machine_id == here)
         ):
             continue
-        if not _capability_matters(capability, requirements, declares_gpu):
+        if not _capability_matters(capability, requirements, declares_gpu, leaving_codebase):
             continue
-        version = record.versions.get(fw.value) or next(iter(record.versions.values()), "")
-        installed = f"{NAMES[fw]} {version}".strip()
+        version = record.versions.get(fw) or next(iter(record.versions.values()), "")
+        installed = f"{name} {version}".strip()
         caveats.append(
             f"{installed} as installed here lacks {CAPABILITIES[capability]} (probe "
-            f"{record.probe} = 0), though the knowledge base counts {NAMES[fw]} as supporting it"
+            f"{record.probe} = 0), though the knowledge base counts {name} as supporting it"
             + (f": {record.error}" if record.error else "")
             + (f" ({record.details['detail']})" if record.details.get("detail") else "")
             + "."
@@ -318,15 +314,19 @@ def _capability_caveats(
     return caveats
 
 
-def _capability_matters(capability: str, requirements: Requirements, declares_gpu: bool) -> bool:
-    """Whether a missing capability touches these answers (a caveat otherwise is only noise)."""
+def _capability_matters(
+    capability: str, requirements: Requirements, declares_gpu: bool, leaving_codebase: bool
+) -> bool:
+    """Whether a missing capability touches these answers (a caveat otherwise is only noise);
+    `leaving_codebase`: the answers' codebase is on a retired framework, whose models leave
+    through ONNX."""
     if capability == "distributed":
         return requirements.hardware.scale.value != "single_device"
     if capability == "mixed_precision":
         return declares_gpu or requirements.project.model_size.value in ("large", "very_large")
     if capability == "onnx_export":
-        return not OFF_SERVER_TARGETS.isdisjoint(requirements.deployment.targets) or (
-            requirements.team.existing_codebase.value == "mxnet"
+        return leaving_codebase or not OFF_SERVER_TARGETS.isdisjoint(
+            requirements.deployment.targets
         )
     return True
 
@@ -361,9 +361,8 @@ def _current(records: Sequence[ProbeRecord]) -> list[ProbeRecord]:
     ]
 
 
-def _status_caveats(fw: Framework, own: Sequence[ProbeRecord]) -> list[str]:
+def _status_caveats(name: str, own: Sequence[ProbeRecord]) -> list[str]:
     """Say which of a framework's probes gave no figure, and why."""
-    name = NAMES[fw]
     if not own:
         return [f"{name} probes: none stored for this machine (run `advisor probe`)."]
     if not any(_usable(r) for r in own):
@@ -383,7 +382,8 @@ def _cv(record: ProbeRecord) -> float:
 
 
 def _blend(
-    fw: Framework,
+    fw: str,
+    name: str,
     mine: Sequence[_Figure],
     *,
     prior: Mapping[Criterion, float],
@@ -392,7 +392,6 @@ def _blend(
     total_weight: float,
 ) -> tuple[FrameworkCalibration, list[str]]:
     """One framework's measured scores, confidence and blend (method step 3 and 4)."""
-    name = NAMES[fw]
     notes = []
     weight_mine = sum(f.weight for f in mine)
     cv = sum(f.weight * _cv(f.values[fw]) for f in mine) / weight_mine
@@ -457,23 +456,27 @@ def _blend(
 def calibrate(
     requirements: Requirements,
     measurements: Measurements | None,
-    priors: Mapping[Framework, Mapping[Criterion, float]],
-    frameworks: Sequence[Framework],
-) -> tuple[dict[Framework, dict[Criterion, float]], Calibration]:
-    """Calibrated runtime/memory base scores per framework, and the account of how."""
+    priors: Mapping[str, Mapping[Criterion, float]],
+    frameworks: Sequence[str],
+    *,
+    names: Mapping[str, str] | None = None,
+    leaving_codebase: bool = False,
+) -> tuple[dict[str, dict[Criterion, float]], Calibration]:
+    """Calibrated runtime/memory base scores per framework, and the account of how.
+
+    `names` are the frameworks' display names (ids where absent); caveats about one framework
+    are also listed under it in `Calibration.by_framework`, so the engine can attach them.
+    """
+    names = names or {}
     if measurements is None or not measurements.records:
         return {}, Calibration(
             used=False, reason="no probe measurements for this machine (run `advisor probe`)"
         )
     frameworks = list(dict.fromkeys(frameworks))
-    records = _current(
-        [r for r in measurements.records if _as_framework(r.framework) in frameworks]
-    )
-    by_fw: dict[Framework, list[ProbeRecord]] = {fw: [] for fw in frameworks}
+    records = _current([r for r in measurements.records if r.framework in frameworks])
+    by_fw: dict[str, list[ProbeRecord]] = {fw: [] for fw in frameworks}
     for record in records:
-        fw = _as_framework(record.framework)
-        if fw is not None:
-            by_fw[fw].append(record)
+        by_fw[record.framework].append(record)
 
     as_of = _utc(measurements.as_of)
     here = measurements.machine.get("machine_id")
@@ -482,6 +485,7 @@ def calibrate(
     figures = _figures(records, frameworks, weights)
     total_weight = sum(f.weight for f in figures)
     caveats: list[str] = []
+    by_framework: dict[str, list[str]] = {}
 
     hardware_factor, hardware_caveat = _hardware_factor(
         {str(f.values[fw].params.get("device", "cpu")) for f in figures for fw in f.values}
@@ -491,11 +495,14 @@ def calibrate(
     if figures and hardware_caveat:
         caveats.append(hardware_caveat)
 
-    scores: dict[Framework, dict[Criterion, float]] = {}
+    scores: dict[str, dict[Criterion, float]] = {}
     accounts: list[FrameworkCalibration] = []
     for fw in frameworks:
-        caveats.extend(_status_caveats(fw, by_fw[fw]))
-        caveats.extend(_capability_caveats(fw, by_fw[fw], requirements, here))
+        name = names.get(fw, fw)
+        own = [
+            *_status_caveats(name, by_fw[fw]),
+            *_capability_caveats(fw, name, by_fw[fw], requirements, here, leaving_codebase),
+        ]
         prior = {
             c: float(priors[fw][c])
             for c in (Criterion.RUNTIME_PERFORMANCE, Criterion.MEMORY_EFFICIENCY)
@@ -506,34 +513,45 @@ def calibrate(
             accounts.append(
                 FrameworkCalibration(framework=fw, prior=prior, calibrated={}, confidence=0.0)
             )
-            continue
-        account, notes = _blend(
-            fw,
-            mine,
-            prior=prior,
-            as_of=as_of,
-            hardware_factor=hardware_factor,
-            total_weight=total_weight,
-        )
-        caveats.extend(notes)
-        accounts.append(account)
-        if account.calibrated:
-            scores[fw] = dict(account.calibrated)
+        else:
+            account, notes = _blend(
+                fw,
+                name,
+                mine,
+                prior=prior,
+                as_of=as_of,
+                hardware_factor=hardware_factor,
+                total_weight=total_weight,
+            )
+            own.extend(notes)
+            accounts.append(account)
+            if account.calibrated:
+                scores[fw] = dict(account.calibrated)
+        caveats.extend(own)
+        if own:
+            by_framework[fw] = own
 
     if not scores:
-        having = [NAMES[fw] for fw in frameworks if any(_usable(r) for r in by_fw[fw])]
+        having = [names.get(fw, fw) for fw in frameworks if any(_usable(r) for r in by_fw[fw])]
         if not having:
             reason = "no usable probe figures (every stored probe failed, timed out or is missing)"
         elif len(having) == 1:
             reason = f"only {having[0]} has usable probe figures; nothing to compare it with"
         else:
             reason = "no probe figure was measured in two or more of the frameworks ranked"
-        return {}, Calibration(used=False, reason=reason, frameworks=accounts, caveats=caveats)
-    calibrated_names = ", ".join(NAMES[fw] for fw in frameworks if fw in scores)
+        return {}, Calibration(
+            used=False,
+            reason=reason,
+            frameworks=accounts,
+            caveats=caveats,
+            by_framework=by_framework,
+        )
+    calibrated_names = ", ".join(names.get(fw, fw) for fw in frameworks if fw in scores)
     return scores, Calibration(
         used=True,
         reason=f"runtime and memory blended with {len(figures)} probe figures from this machine "
         f"({calibrated_names})",
         frameworks=accounts,
         caveats=caveats,
+        by_framework=by_framework,
     )

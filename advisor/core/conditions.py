@@ -14,6 +14,8 @@ Forms (one operator per table):
     {field = "project.model_size", at_least = "large"}       ordered enums (declaration order), ints
     {field = "priorities.deployment", at_most = 1}
     {all = [...]}, {any = [...]}, {not = {...}}
+    {every_framework = {...}}, {any_framework = {...}}  the condition with {framework} replaced
+                                                         by each registered framework (knowledge)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, NamedTuple, Protocol, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.core.questionnaire import Requirements
+from advisor.core.registry import Registry
 
 
 class ConditionError(ValueError):
@@ -92,12 +95,25 @@ class Predicate(Protocol):
     def __call__(self, requirements: Requirements, /) -> bool: ...
 
 
-def _field_type(path: str) -> Any:
-    """The annotation of a dotted questionnaire field, or a ConditionError naming the bad part."""
+def _field_type(path: str, registry: Registry | None = None) -> Any:
+    """The annotation of a dotted questionnaire field, or a ConditionError naming the bad part.
+
+    A table keyed by framework (`team.experience`) takes the framework id as the next part:
+    `team.experience.pytorch`; the id must be in the registry.
+    """
     model: type[BaseModel] = Requirements
     parts = path.split(".")
     annotation: Any = None
     for depth, part in enumerate(parts):
+        if typing.get_origin(annotation) is dict:
+            if registry is not None and part not in registry:
+                raise ConditionError(
+                    f"'{path}': unknown framework '{part}' (known: {', '.join(registry)})"
+                )
+            annotation = typing.get_args(annotation)[1]
+            if depth < len(parts) - 1:
+                raise ConditionError(f"'{'.'.join(parts[: depth + 1])}' has no sub-fields")
+            break
         fields = model.model_fields
         if part not in fields:
             known = [".".join([*parts[:depth], name]) for name in fields]
@@ -108,6 +124,8 @@ def _field_type(path: str) -> Any:
             raise ConditionError(f"'{path}' is not a questionnaire field{suggestion}")
         annotation = fields[part].annotation
         if depth < len(parts) - 1:
+            if typing.get_origin(annotation) is dict:
+                continue
             if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
                 raise ConditionError(f"'{'.'.join(parts[: depth + 1])}' has no sub-fields")
             model = annotation
@@ -130,11 +148,12 @@ def _base_type(annotation: Any) -> Any:
     return annotation
 
 
-def _coerce(annotation: Any, value: Any, path: str) -> Any:
+def _coerce(annotation: Any, value: Any, path: str, registry: Registry | None) -> Any:
     from pydantic import TypeAdapter  # only when knowledge is (re)built, not on a cached start
 
+    context = {"registry": registry} if registry is not None else None
     try:
-        return TypeAdapter(annotation).validate_python(value)
+        return TypeAdapter(annotation).validate_python(value, context=context)
     except ValidationError as error:
         base = _base_type(annotation)
         if isinstance(base, type) and issubclass(base, enum.Enum):
@@ -156,14 +175,18 @@ def _rank(value: Any) -> int:
 
 
 class _Field(NamedTuple):
-    """Read a dotted field of the answers."""
+    """Read a dotted field of the answers; in a table keyed by framework, a framework the
+    answers leave out reads as `missing` (e.g. experience "none")."""
 
     parts: tuple[str, ...]
+    missing: Any = None
 
     def __call__(self, requirements: Requirements) -> Any:
         value: Any = requirements
         for part in self.parts:
-            value = getattr(value, part)
+            value = (
+                value.get(part, self.missing) if isinstance(value, dict) else getattr(value, part)
+            )
         return value
 
 
@@ -217,19 +240,30 @@ class _Always(NamedTuple):
         return True
 
 
-def _compile_field_test(test: FieldTest) -> Predicate:
+def _missing_value(annotation: Any) -> Any:
+    """What a framework-keyed table's absent entry means: the value type's first choice."""
+    base = _base_type(annotation)
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return next(iter(base))
+    return None
+
+
+def _compile_field_test(test: FieldTest, registry: Registry | None) -> Predicate:
     operator, operand = test.operator()
-    annotation = _field_type(test.field)
+    annotation = _field_type(test.field, registry)
     item = _item_type(annotation)
-    get = _Field(tuple(test.field.split(".")))
+    get = _Field(tuple(test.field.split(".")), _missing_value(annotation))
     path = test.field
+
+    def coerce(annotation: Any, value: Any) -> Any:
+        return _coerce(annotation, value, path, registry)
 
     if operator in ("contains", "contains_any", "subset_of"):
         if item is None:
             raise ConditionError(f"'{operator}' needs a list field; '{path}' is a single value")
         if operator == "contains":
-            return _Test(get, operator, _coerce(item, operand, path))
-        return _Test(get, operator, frozenset(_coerce(item, v, path) for v in operand))
+            return _Test(get, operator, coerce(item, operand))
+        return _Test(get, operator, frozenset(coerce(item, v) for v in operand))
 
     if item is not None:
         raise ConditionError(
@@ -237,9 +271,9 @@ def _compile_field_test(test: FieldTest) -> Predicate:
             "(use contains, contains_any or subset_of)"
         )
     if operator == "equals":
-        return _Test(get, operator, _coerce(annotation, operand, path))
+        return _Test(get, operator, coerce(annotation, operand))
     if operator == "in":
-        return _Test(get, operator, frozenset(_coerce(annotation, v, path) for v in operand))
+        return _Test(get, operator, frozenset(coerce(annotation, v) for v in operand))
 
     base = _base_type(annotation)
     if base is bool or not (
@@ -248,10 +282,10 @@ def _compile_field_test(test: FieldTest) -> Predicate:
         raise ConditionError(
             f"'{operator}' needs an ordered field (a number or ranked choice); '{path}' is not"
         )
-    return _Test(get, operator, _rank(_coerce(annotation, operand, path)))
+    return _Test(get, operator, _rank(coerce(annotation, operand)))
 
 
-def compile_condition(condition: Condition | None) -> Predicate:
+def compile_condition(condition: Condition | None, registry: Registry | None = None) -> Predicate:
     """Turn a validated condition into a fast predicate; raise ConditionError if it misfits.
 
     Predicates are small frozen objects rather than closures, so a compiled knowledge base can be
@@ -260,12 +294,12 @@ def compile_condition(condition: Condition | None) -> Predicate:
     if condition is None:
         return _Always()
     if isinstance(condition, FieldTest):
-        return _compile_field_test(condition)
+        return _compile_field_test(condition, registry)
     if isinstance(condition, AllOf):
-        return _All(tuple(compile_condition(c) for c in condition.all))
+        return _All(tuple(compile_condition(c, registry) for c in condition.all))
     if isinstance(condition, AnyOf):
-        return _Any(tuple(compile_condition(c) for c in condition.any))
-    return _Not(compile_condition(condition.not_))
+        return _Any(tuple(compile_condition(c, registry) for c in condition.any))
+    return _Not(compile_condition(condition.not_, registry))
 
 
 def substitute(data: Any, placeholder: str, value: str) -> Any:

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, TypeVar
 from pydantic import BaseModel
 
 from advisor.core.criteria import CRITERIA, LABELS, Criterion
+from advisor.core.in_force import knowledge_in_force
 from advisor.core.knowledge import (
     Claim,
     CompiledRule,
@@ -33,7 +34,7 @@ from advisor.core.knowledge import (
     Reference,
     Rule,
 )
-from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.questionnaire import Requirements
 from advisor.core.recommendation import (
     OUTPUT_VERSION,
     Adjustment,
@@ -48,7 +49,6 @@ from advisor.core.recommendation import (
     RuleEvidence,
     SourceRef,
 )
-from advisor.files.knowledge_files import default_knowledge
 from probes.records import Measurements
 
 _REASONS_PER_FRAMEWORK = 3
@@ -77,7 +77,7 @@ class _Prepared(NamedTuple):
     rules: Mapping[str, Rule]
     claims: Mapping[str, ClaimEvidence]
     rule_claims: Mapping[str, tuple[ClaimEvidence, ...]]
-    effects: Mapping[tuple[str, Framework], list[str]]
+    effects: Mapping[tuple[str, str], list[str]]
 
 
 _PREPARED: weakref.WeakKeyDictionary[Knowledge, _Prepared] = weakref.WeakKeyDictionary()
@@ -134,15 +134,15 @@ class _RuleClaims(dict[str, tuple[ClaimEvidence, ...]]):
         return found
 
 
-class _Effects(dict[tuple[str, Framework], list[str]]):
+class _Effects(dict[tuple[str, str], list[str]]):
     def __init__(self, rules: Mapping[str, Rule]) -> None:
         super().__init__()
         self.rules = rules
 
-    def __missing__(self, key: tuple[str, Framework]) -> list[str]:
+    def __missing__(self, key: tuple[str, str]) -> list[str]:
         rule_id, framework = key
         found = self[key] = [
-            e.describe() for e in self.rules[rule_id].effects if e.framework is framework
+            e.describe() for e in self.rules[rule_id].effects if e.framework == framework
         ]
         return found
 
@@ -164,13 +164,18 @@ def _prepare(knowledge: Knowledge) -> _Prepared:
 
 def _exclusions(
     requirements: Requirements, knowledge: Knowledge, fired: Iterable[CompiledRule]
-) -> dict[Framework, Exclusion]:
-    reasons: dict[Framework, list[str]] = {}
-    rules: dict[Framework, list[str]] = {}
-    for framework in requirements.constraints.exclude:
-        reasons.setdefault(framework, []).append(
-            "excluded by your constraints (constraints.exclude)"
-        )
+) -> dict[str, Exclusion]:
+    reasons: dict[str, list[str]] = {}
+    rules: dict[str, list[str]] = {}
+    constraints = requirements.constraints
+    for named in constraints.exclude:
+        reasons.setdefault(named, []).append("excluded by your constraints (constraints.exclude)")
+    if constraints.candidates:
+        for known in knowledge.frameworks:
+            if known not in constraints.candidates:
+                reasons.setdefault(known, []).append(
+                    "not among the frameworks you choose from (constraints.candidates)"
+                )
     if requirements.constraints.require_maintained:
         for framework, profile in knowledge.frameworks.items():
             if not profile.maintained:
@@ -191,7 +196,7 @@ def _exclusions(
             reasons=reasons[fw],
             rules=rules.get(fw, []),
         )
-        for fw in Framework
+        for fw in knowledge.frameworks
         if fw in reasons
     }
 
@@ -230,7 +235,7 @@ def criterion_relevance(
 
     The robustness analysis needs it where a priority is 0 and the weight hides the relevance.
     """
-    kb = knowledge or default_knowledge()
+    kb = knowledge_in_force(knowledge)
     fired = [compiled for compiled in kb.rules if compiled.applies(requirements)]
     ones = requirements.priorities.model_copy(
         update=dict.fromkeys(type(requirements.priorities).model_fields, 1)
@@ -251,7 +256,7 @@ class _Scored(NamedTuple):
 
 
 def _score_framework(
-    framework: Framework,
+    framework: str,
     knowledge: Knowledge,
     prepared: _Prepared,
     fired: list[CompiledRule],
@@ -271,7 +276,7 @@ def _score_framework(
     for compiled in fired:
         touches = False
         for effect in compiled.rule.effects:
-            if effect.framework is not framework:
+            if effect.framework != framework:
                 continue
             touches = True
             if effect.delta is not None and effect.criterion is not None:
@@ -413,26 +418,37 @@ def recommend(
     `measurements` (probe records and the time of asking) calibrate runtime and memory scores;
     `knowledge` defaults to the shipped knowledge base.
     """
-    kb = knowledge if knowledge is not None else default_knowledge()
+    kb = knowledge_in_force(knowledge)
+    _check_known(requirements, kb)
     prepared = _prepare(kb)
     fired = [compiled for compiled in kb.rules if compiled.applies(requirements)]
     excluded = _exclusions(requirements, kb, fired)
-    eligible = [fw for fw in Framework if fw not in excluded]
+    eligible = [fw for fw in kb.frameworks if fw not in excluded]
     weights = _weights(requirements, kb, fired)
 
     priors = {fw: {c: p.score for c, p in kb.frameworks[fw].priors.items()} for fw in eligible}
-    calibrated: Mapping[Framework, Mapping[Criterion, float]] = {}
+    calibrated: Mapping[str, Mapping[Criterion, float]] = {}
     calibration = _make(
         Calibration,
         used=False,
         reason="no measurements given (run `advisor probe`)",
         frameworks=[],
         caveats=[],
+        by_framework={},
     )
     if measurements is not None:
         from advisor.core.calibration import calibrate
 
-        calibrated, calibration = calibrate(requirements, measurements, priors, eligible)
+        codebase_owner = kb.registry.codebase_owner(requirements.team.existing_codebase)
+        calibrated, calibration = calibrate(
+            requirements,
+            measurements,
+            priors,
+            eligible,
+            names={fw: kb.frameworks[fw].name for fw in eligible},
+            leaving_codebase=codebase_owner is not None
+            and not kb.frameworks[codebase_owner].maintained,
+        )
     calibration_caveats = _calibration_caveats(calibration)
 
     scored = {
@@ -452,7 +468,7 @@ def recommend(
         key=lambda fw: (
             -round(scored[fw].score, 6),
             -kb.frameworks[fw].priors[Criterion.LONG_TERM_SUPPORT].score,
-            list(Framework).index(fw),
+            kb.frameworks[fw].order,
         ),
     )
     ranking: list[RankedFramework] = []
@@ -483,31 +499,42 @@ def recommend(
         top_pick=ranking[0].framework if ranking else None,
         margin=margin,
         ranking=ranking,
-        excluded=[excluded[fw] for fw in Framework if fw in excluded],
+        excluded=[excluded[fw] for fw in kb.frameworks if fw in excluded],
         calibration=calibration,
         overrides=_overrides(kb, prepared, fired, eligible),
         requirements=requirements,
     )
 
 
-def _calibration_caveats(calibration: Calibration) -> dict[Framework, list[Caveat]]:
-    """Calibration caveats that name a framework go to that framework's caveats."""
-    found: dict[Framework, list[Caveat]] = {}
-    for message in calibration.caveats:
-        lowered = message.lower()
-        for fw in Framework:
-            if fw.value in lowered or (fw is Framework.MXNET and "mxnet" in lowered):
-                found.setdefault(fw, []).append(
-                    _make(Caveat, message=message, rule="calibration", claims=[])
-                )
-    return found
+def _calibration_caveats(calibration: Calibration) -> dict[str, list[Caveat]]:
+    """Calibration caveats about one framework go to that framework's caveats."""
+    return {
+        fw: [_make(Caveat, message=m, rule="calibration", claims=[]) for m in messages]
+        for fw, messages in calibration.by_framework.items()
+    }
+
+
+def _check_known(requirements: Requirements, knowledge: Knowledge) -> None:
+    """Answers validated against another registry may name frameworks this knowledge lacks."""
+    named = [
+        *requirements.constraints.exclude,
+        *requirements.constraints.candidates,
+        *requirements.team.experience,
+    ]
+    unknown: list[str] = sorted({fw for fw in named if fw not in knowledge.frameworks})
+    if requirements.team.existing_codebase not in knowledge.registry.codebases:
+        unknown.append(requirements.team.existing_codebase)
+    if unknown:
+        raise ValueError(
+            f"the answers name frameworks this knowledge base does not know: {', '.join(unknown)}"
+        )
 
 
 def _overrides(
     knowledge: Knowledge,
     prepared: _Prepared,
     fired: Iterable[CompiledRule],
-    eligible: list[Framework],
+    eligible: list[str],
 ) -> list[ClaimEvidence]:
     """Seed claims the advice overturns: those corrected by the claims it actually used."""
     used: set[str] = set()

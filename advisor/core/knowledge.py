@@ -9,7 +9,7 @@ with each rule's condition compiled to a predicate. Errors name the file and the
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, NamedTuple
@@ -24,7 +24,8 @@ from advisor.core.conditions import (
     substitute,
 )
 from advisor.core.criteria import CRITERIA, Criterion
-from advisor.core.questionnaire import Choice, Framework
+from advisor.core.questionnaire import Choice
+from advisor.core.registry import NO_CODEBASE, Entry, Registry
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
 FRAMEWORK_PLACEHOLDER = "{framework}"
@@ -63,6 +64,7 @@ class ReferenceKind(Choice):
 
 class Lifecycle(Choice):
     ACTIVE = "active"
+    MAINTENANCE = "maintenance"
     RETIRED = "retired"
 
 
@@ -117,7 +119,7 @@ class Claim(_Data):
 
     id: str = Field(pattern=ID_PATTERN)
     kind: ClaimKind
-    frameworks: list[Framework] = Field(default_factory=list)
+    frameworks: list[str] = Field(default_factory=list)
     text: str = Field(min_length=10)
     source: SeedSource | None = None
     verdict: Verdict = Verdict.HOLDS
@@ -152,11 +154,45 @@ class StandingCaveat(_Data):
     claims: list[str] = Field(min_length=1)
 
 
-class FrameworkProfile(_Data):
-    """A framework's standing before the questionnaire is read: lifecycle and prior scores."""
+class ProbeEnvironment(_Data):
+    """The interpreter a framework's probes run in, and how set-up creates it.
 
-    id: Framework
+    `venv` is relative to the repository root; absent, the probes run in the advisor's own
+    interpreter. `pythons` lists the interpreters set-up tries, newest first (the newest Python
+    the framework's current release supports); `fallback_requirements` is installed with the
+    advisor's own Python when none of them exists.
+    """
+
+    venv: str | None = Field(None, pattern=r"^\.venv[A-Za-z0-9._-]*$")
+    pythons: list[str] = Field(default_factory=list)
+    requirements: str | None = None
+    fallback_requirements: str | None = None
+
+
+class ProbeSpec(_Data):
+    """Which probe backend measures the framework (a module of probes/frameworks)."""
+
+    backend: str = Field(pattern=r"^probes\.frameworks\.[a-z_][a-z0-9_]*$")
+    environment: ProbeEnvironment = Field(default_factory=ProbeEnvironment)
+
+
+class FrameworkProfile(_Data):
+    """A framework as the registry declares it: identity, lifecycle, how it is probed, and its
+    standing (prior scores) before the questionnaire is read."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
+    order: int = Field(ge=0, description="display order and the last tie-break")
+    aliases: list[str] = Field(default_factory=list)
+    codebases: list[str] = Field(
+        default_factory=list,
+        description="team.existing_codebase values meaning code for this framework (default: its id)",
+    )
+    pypi: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="package that installs it")
+    doc_domains: list[str] = Field(
+        default_factory=list, description="words in its own documentation's web addresses"
+    )
+    probe: ProbeSpec | None = None
     lifecycle: Lifecycle
     lifecycle_note: str
     lifecycle_claims: list[str] = Field(min_length=1)
@@ -177,7 +213,15 @@ class FrameworkProfile(_Data):
 
     @property
     def maintained(self) -> bool:
-        return self.lifecycle is Lifecycle.ACTIVE
+        return self.lifecycle is not Lifecycle.RETIRED
+
+    def entry(self) -> Entry:
+        return Entry(
+            id=self.id,
+            name=self.name,
+            aliases=tuple(self.aliases),
+            codebases=tuple(self.codebases or [self.id]),
+        )
 
 
 class Effect(_Data):
@@ -196,7 +240,7 @@ class Effect(_Data):
     it; the engine multiplies the strongest damping by the strongest stress.
     """
 
-    framework: Framework | None = None
+    framework: str | None = None
     criterion: Criterion | None = None
     delta: float | None = Field(None, ge=-5, le=5)
     level: float | None = Field(None, ge=0, le=5)
@@ -254,7 +298,7 @@ class NextStep(_Data):
     """A concrete action after the pick, shown when its condition holds (knowledge/next_steps)."""
 
     id: str = Field(pattern=ID_PATTERN)
-    framework: Framework
+    framework: str
     when: Condition | None = None
     title: str
     detail: str
@@ -286,7 +330,9 @@ class Knowledge:
     seeds: Mapping[str, Seed]
     references: Mapping[str, Reference]
     claims: Mapping[str, Claim]
-    frameworks: Mapping[Framework, FrameworkProfile]
+    frameworks: Mapping[str, FrameworkProfile]
+    """in registry order"""
+    registry: Registry
     rules: tuple[CompiledRule, ...]
     next_steps: tuple[CompiledStep, ...]
     scoring: ScoringSettings
@@ -317,7 +363,8 @@ def _items(files: Mapping[str, Mapping[str, Any]], key: str) -> list[tuple[str, 
             raise KnowledgeError(
                 f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [[{key}]]"
             )
-        for item in table.get(key, []):
+        items = table.get(key, [])
+        for item in [items] if isinstance(items, dict) else items:
             if not isinstance(item, dict):
                 raise KnowledgeError(f"{name}: every [[{key}]] entry must be a table")
             found.append((name, item))
@@ -331,15 +378,26 @@ def _parse(model: type[BaseModel], name: str, what: str, raw: dict[str, Any]) ->
         raise _problem(name, what, raw.get("id"), error) from None
 
 
-def _expand_per_framework(raw: dict[str, Any]) -> list[dict[str, Any]]:
+def _expand_per_framework(raw: dict[str, Any], frameworks: Sequence[str]) -> list[dict[str, Any]]:
     """A rule marked per_framework = true stands for one rule per framework ({framework})."""
     if not raw.get("per_framework"):
         return [raw]
     body = {k: v for k, v in raw.items() if k != "per_framework"}
     return [
-        {**substitute(body, FRAMEWORK_PLACEHOLDER, fw.value), "id": f"{raw.get('id')}:{fw.value}"}
-        for fw in Framework
+        {**substitute(body, FRAMEWORK_PLACEHOLDER, fw), "id": f"{raw.get('id')}:{fw}"}
+        for fw in frameworks
     ]
+
+
+def _check_frameworks(
+    name: str, what: str, named: Iterable[str | None], registry: Registry
+) -> None:
+    for framework in named:
+        if framework is not None and framework not in registry:
+            raise KnowledgeError(
+                f"{name}: {what}: unknown framework '{framework}' "
+                f"(the registry in knowledge/frameworks/ has: {', '.join(registry.ids)})"
+            )
 
 
 def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Knowledge:
@@ -360,6 +418,8 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
             raise KnowledgeError(f"{name}: reference '{ref.id}' is defined twice")
         references[ref.id] = ref
 
+    frameworks, registry, profiles = _registry(tables.get("frameworks", {}))
+
     claims: dict[str, Claim] = {}
     claim_files: dict[str, str] = {}
     for name, raw in _items(tables.get("claims", {}), "claim"):
@@ -373,6 +433,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         for ref in claim.references:
             if ref not in references:
                 raise KnowledgeError(f"{name}: claim '{claim.id}': unknown reference '{ref}'")
+        _check_frameworks(name, f"claim '{claim.id}'", claim.frameworks, registry)
         claims[claim.id] = claim
         claim_files[claim.id] = name
     for claim_id, claim in claims.items():
@@ -387,32 +448,29 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
             if claim_id not in claims:
                 raise KnowledgeError(f"{name}: {what} '{ident}': unknown claim '{claim_id}'")
 
-    frameworks: dict[Framework, FrameworkProfile] = {}
-    for name, raw in _items(tables.get("frameworks", {}), "framework"):
-        profile = _parse(FrameworkProfile, name, "framework", raw)
-        check_claims(name, "framework", profile.id.value, profile.lifecycle_claims)
+    for name, profile in profiles:
+        check_claims(name, "framework", profile.id, profile.lifecycle_claims)
         for caveat in profile.standing_caveats:
             check_claims(
                 name, f"framework '{profile.id}' caveat", "standing_caveats", caveat.claims
             )
         for criterion, prior in profile.priors.items():
             check_claims(name, f"framework '{profile.id}' prior", criterion.value, prior.claims)
-        frameworks[profile.id] = profile
-    missing = [fw.value for fw in Framework if fw not in frameworks]
-    if missing:
-        raise KnowledgeError(f"frameworks: no profile for {', '.join(missing)}")
 
     rules: list[CompiledRule] = []
     seen_rules: set[str] = set()
     for name, raw_rule in _items(tables.get("rules", {}), "rule"):
-        for raw in _expand_per_framework(raw_rule):
-            rule = _parse(Rule, name, "rule", raw)
+        for raw in _expand_per_framework(raw_rule, registry.ids):
+            rule = _parse(Rule, name, "rule", _expand_quantifiers(raw, registry.ids))
             if rule.id in seen_rules:
                 raise KnowledgeError(f"{name}: rule '{rule.id}' is defined twice")
             seen_rules.add(rule.id)
             check_claims(name, "rule", rule.id, rule.claims)
+            _check_frameworks(
+                name, f"rule '{rule.id}'", (e.framework for e in rule.effects), registry
+            )
             try:
-                applies = compile_condition(rule.when)
+                applies = compile_condition(rule.when, registry)
             except ConditionError as error:
                 raise KnowledgeError(f"{name}: rule '{rule.id}': {error}") from None
             rules.append(CompiledRule(rule=rule, applies=applies, source_file=name))
@@ -420,15 +478,16 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     steps: list[CompiledStep] = []
     step_files: dict[str, str] = {}
     for name, raw in _items(tables.get("next_steps", {}), "step"):
-        step = _parse(NextStep, name, "step", raw)
+        step = _parse(NextStep, name, "step", _expand_quantifiers(raw, registry.ids))
         if step.id in step_files:
             raise KnowledgeError(
                 f"{name}: step '{step.id}' is defined twice (also in {step_files[step.id]})"
             )
         step_files[step.id] = name
         check_claims(name, "step", step.id, step.claims)
+        _check_frameworks(name, f"step '{step.id}'", [step.framework], registry)
         try:
-            steps.append(CompiledStep(step=step, applies=compile_condition(step.when)))
+            steps.append(CompiledStep(step=step, applies=compile_condition(step.when, registry)))
         except ConditionError as error:
             raise KnowledgeError(f"{name}: step '{step.id}': {error}") from None
 
@@ -449,6 +508,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         references=references,
         claims=claims,
         frameworks=frameworks,
+        registry=registry,
         rules=tuple(rules),
         next_steps=tuple(steps),
         scoring=scoring,
@@ -456,6 +516,65 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         claim_files=claim_files,
         overridden_by=overridden_by,
     )
+
+
+def _registry(
+    files: Mapping[str, Mapping[str, Any]],
+) -> tuple[dict[str, FrameworkProfile], Registry, list[tuple[str, FrameworkProfile]]]:
+    """Parse the framework files into profiles (in their declared order) and the registry."""
+    profiles: list[tuple[str, FrameworkProfile]] = []
+    seen: dict[str, str] = {}
+    for name, raw in _items(files, "framework"):
+        profile = _parse(FrameworkProfile, name, "framework", raw)
+        if profile.id in seen:
+            raise KnowledgeError(
+                f"{name}: framework '{profile.id}' is defined twice (also in {seen[profile.id]})"
+            )
+        seen[profile.id] = name
+        profiles.append((name, profile))
+    if not profiles:
+        raise KnowledgeError("frameworks: no framework is declared (knowledge/frameworks/*.toml)")
+    profiles.sort(key=lambda pair: (pair[1].order, pair[1].id))
+    names: dict[str, str] = {}
+    for name, profile in profiles:
+        entry = profile.entry()
+        for alias in (entry.id, *entry.aliases):
+            owner = names.setdefault(alias.lower(), entry.id)
+            if owner != entry.id:
+                raise KnowledgeError(
+                    f"{name}: framework '{entry.id}': name '{alias}' already means '{owner}'"
+                )
+        for codebase in entry.codebases:
+            owner = names.setdefault(f"codebase:{codebase}", entry.id)
+            if owner != entry.id or codebase == NO_CODEBASE:
+                raise KnowledgeError(
+                    f"{name}: framework '{entry.id}': codebase '{codebase}' is taken"
+                )
+    registry = Registry([p.entry() for _, p in profiles])
+    return {p.id: p for _, p in profiles}, registry, profiles
+
+
+QUANTIFIERS = {"every_framework": "all", "any_framework": "any"}
+
+
+def _expand_quantifiers(data: Any, frameworks: Sequence[str]) -> Any:
+    """`{every_framework = COND}` (or any_framework) in a condition stands for COND with
+    {framework} replaced by each registered framework, joined by all (any): conditions over the
+    whole candidate set stay true as frameworks are added."""
+    if isinstance(data, list):
+        return [_expand_quantifiers(v, frameworks) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) == 1:
+        ((key, body),) = data.items()
+        if key in QUANTIFIERS:
+            return {
+                QUANTIFIERS[key]: [
+                    _expand_quantifiers(substitute(body, FRAMEWORK_PLACEHOLDER, fw), frameworks)
+                    for fw in frameworks
+                ]
+            }
+    return {k: _expand_quantifiers(v, frameworks) for k, v in data.items()}
 
 
 def _corrections(claims: Mapping[str, Claim]) -> dict[str, tuple[str, ...]]:

@@ -8,9 +8,11 @@ documentation and the help texts of the Streamlit form.
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from advisor.core.registry import NO_CODEBASE, CodebaseName, FrameworkName
 
 SCHEMA_VERSION = 1
 
@@ -20,12 +22,6 @@ class Choice(str, Enum):
 
     def __str__(self) -> str:
         return str(self.value)
-
-
-class Framework(Choice):
-    TENSORFLOW = "tensorflow"
-    PYTORCH = "pytorch"
-    MXNET = "mxnet"
 
 
 class Task(Choice):
@@ -104,13 +100,6 @@ class Language(Choice):
     OTHER = "other"
 
 
-class Codebase(Choice):
-    NONE = "none"
-    TENSORFLOW = "tensorflow"
-    PYTORCH = "pytorch"
-    MXNET = "mxnet"
-
-
 class Experience(Choice):
     NONE = "none"
     SOME = "some"
@@ -126,7 +115,7 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-def _unique(values: list[Choice]) -> list[Choice]:
+def _unique(values: list[Any]) -> list[Any]:
     """Drop repeated answers, keeping the order the user gave."""
     return list(dict.fromkeys(values))
 
@@ -202,29 +191,34 @@ class Hardware(Section):
     _dedupe = field_validator("accelerators", "os")(_unique)
 
 
-class TeamExperience(Section):
-    tensorflow: Experience = Field(Experience.NONE, description="Team experience with TensorFlow.")
-    pytorch: Experience = Field(Experience.NONE, description="Team experience with PyTorch.")
-    mxnet: Experience = Field(Experience.NONE, description="Team experience with MXNet.")
-
-
 class Team(Section):
     languages: list[Language] = Field(
         default_factory=lambda: [Language.PYTHON],
         min_length=1,
         description="Languages the models must be used from; bindings beyond Python vary.",
     )
-    existing_codebase: Codebase = Field(
-        Codebase.NONE,
+    existing_codebase: CodebaseName = Field(
+        CodebaseName(NO_CODEBASE),
         description="A framework your current models and pipelines are written in; "
         "rewriting working code has a real cost.",
     )
-    experience: TeamExperience = Field(
-        default_factory=TeamExperience,
-        description="What the team already knows, per framework.",
+    experience: dict[FrameworkName, Experience] = Field(
+        default_factory=dict,
+        description="What the team already knows, per framework (none, some, expert); "
+        "a framework left out counts as none.",
     )
 
     _dedupe = field_validator("languages")(_unique)
+
+    @field_validator("experience")
+    @classmethod
+    def _none_is_left_out(cls, experience: dict[str, Experience]) -> dict[str, Experience]:
+        """"none" and a framework left out mean the same, so they compare (and dump) the same."""
+        return {fw: level for fw, level in experience.items() if level is not Experience.NONE}
+
+    def experience_with(self, framework: str) -> Experience:
+        """The team's experience with a framework (none where the answers do not say)."""
+        return self.experience.get(FrameworkName(framework), Experience.NONE)
 
 
 class Priorities(Section):
@@ -265,16 +259,21 @@ class Priorities(Section):
 
 
 class Constraints(Section):
-    exclude: list[Framework] = Field(
+    exclude: list[FrameworkName] = Field(
         default_factory=list,
         description="Frameworks you rule out, whatever their score.",
+    )
+    candidates: list[FrameworkName] = Field(
+        default_factory=list,
+        description="Frameworks to choose among; empty means every framework the advisor "
+        "knows (an addition to schema v1).",
     )
     require_maintained: bool = Field(
         False,
         description="Rule out frameworks that no longer get releases or security fixes.",
     )
 
-    _dedupe = field_validator("exclude")(_unique)
+    _dedupe = field_validator("exclude", "candidates")(_unique)
 
 
 class Requirements(Section):

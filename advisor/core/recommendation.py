@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.core.criteria import Criterion
 from advisor.core.knowledge import ClaimKind, Verdict
-from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.questionnaire import Requirements
 
 OUTPUT_VERSION = 1
 
@@ -37,7 +37,7 @@ class ClaimEvidence(_Out):
     kind: ClaimKind
     text: str
     verdict: Verdict
-    frameworks: list[Framework]
+    frameworks: list[str]
     source: SourceRef | None = Field(None, description="where a seed article makes the claim")
     correction: str | None = None
     references: list[SourceRef] = Field(default_factory=list)
@@ -85,7 +85,7 @@ class Reason(_Out):
 
 class RankedFramework(_Out):
     rank: int
-    framework: Framework
+    framework: str
     name: str
     version: str
     lifecycle: str
@@ -97,7 +97,7 @@ class RankedFramework(_Out):
 
 
 class Exclusion(_Out):
-    framework: Framework
+    framework: str
     name: str
     reasons: list[str]
     rules: list[str] = Field(default_factory=list)
@@ -116,7 +116,7 @@ class ProbeFigure(_Out):
 
 
 class FrameworkCalibration(_Out):
-    framework: Framework
+    framework: str
     prior: dict[Criterion, float]
     calibrated: dict[Criterion, float]
     confidence: float = Field(ge=0, le=1)
@@ -131,12 +131,15 @@ class Calibration(_Out):
     reason: str = "no measurements given"
     frameworks: list[FrameworkCalibration] = Field(default_factory=list)
     caveats: list[str] = Field(default_factory=list)
+    by_framework: dict[str, list[str]] = Field(
+        default_factory=dict, description="the caveats above that are about one framework"
+    )
 
 
 class Recommendation(_Out):
     output_version: int = OUTPUT_VERSION
     knowledge_version: str
-    top_pick: Framework | None
+    top_pick: str | None
     margin: float | None = Field(
         None, description="score points between the first and second framework"
     )

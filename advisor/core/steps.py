@@ -10,10 +10,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from advisor.core.engine import claim_evidence
+from advisor.core.in_force import knowledge_in_force
 from advisor.core.knowledge import Knowledge
-from advisor.core.questionnaire import Framework
 from advisor.core.recommendation import ClaimEvidence, Recommendation
-from advisor.files.knowledge_files import default_knowledge
 
 
 class Step(BaseModel):
@@ -29,14 +28,16 @@ class Step(BaseModel):
 class NextStepsReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    framework: Framework | None
+    framework: str | None
     name: str | None
     steps: list[Step]
+    doc_domains: list[str] = []
+    """words in the framework's documentation addresses, to pick the source to show"""
 
     def _source_line(self, step: Step) -> str:
         cited = []
         for claim in step.sources:
-            url = _url_for(claim, self.framework)
+            url = _url_for(claim, tuple(self.doc_domains))
             if claim.source is None:
                 cited.append(url or claim.id)
             elif claim.verdict.value == "holds":
@@ -70,29 +71,21 @@ class NextStepsReport(BaseModel):
         return lines
 
 
-_SITES = {
-    Framework.TENSORFLOW: ("tensorflow", "keras", "ai.google.dev"),
-    Framework.PYTORCH: ("pytorch",),
-    Framework.MXNET: ("mxnet",),
-}
-
-
-def _url_for(claim: ClaimEvidence, framework: Framework | None) -> str | None:
-    """The claim's reference to show: one about the step's framework where the claim cites both
-    (a seed FAQ answer corrected for TensorFlow and PyTorch alike), else its first."""
+def _url_for(claim: ClaimEvidence, hints: tuple[str, ...]) -> str | None:
+    """The claim's reference to show: one about the step's framework (its documentation's
+    address words, from the registry) where the claim cites several, else its first."""
     urls = [r.url for r in claim.references if r.url]
-    hints = _SITES.get(framework, ()) if framework else ()
     return next((u for u in urls if any(h in u for h in hints)), urls[0] if urls else None)
 
 
 def next_steps(
     recommendation: Recommendation,
     *,
-    framework: Framework | None = None,
+    framework: str | None = None,
     knowledge: Knowledge | None = None,
 ) -> NextStepsReport:
     """The steps for `framework` (default: the top pick) that fit the recommendation's answers."""
-    kb = knowledge or default_knowledge()
+    kb = knowledge_in_force(knowledge)
     chosen = framework or recommendation.top_pick
     if chosen is None:
         return NextStepsReport(framework=None, name=None, steps=[])
@@ -106,6 +99,9 @@ def next_steps(
             sources=[claim_evidence(kb.claims[c], kb) for c in compiled.step.claims],
         )
         for compiled in kb.next_steps
-        if compiled.step.framework is chosen and compiled.applies(requirements)
+        if compiled.step.framework == chosen and compiled.applies(requirements)
     ]
-    return NextStepsReport(framework=chosen, name=kb.frameworks[chosen].name, steps=steps)
+    profile = kb.frameworks[chosen]
+    return NextStepsReport(
+        framework=chosen, name=profile.name, steps=steps, doc_domains=profile.doc_domains
+    )

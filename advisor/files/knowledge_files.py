@@ -28,7 +28,7 @@ LAYOUT: dict[str, str] = {
     "seeds": "seeds.toml",
     "references": "references/",
     "claims": "claims/",
-    "frameworks": "frameworks.toml",
+    "frameworks": "frameworks/",
     "rules": "rules/",
     "next_steps": "next_steps/",
     "scoring": "scoring.toml",

@@ -89,7 +89,7 @@ def render(report: Report) -> str:
             f"{c.value} {fc.prior[c]:.2f} → {fc.calibrated[c]:.2f}" for c in fc.calibrated
         )
         out.append(
-            f"- {fc.framework.value}: {changes} (confidence {fc.confidence:.2f}, data from {fc.measured_at})"
+            f"- {fc.framework}: {changes} (confidence {fc.confidence:.2f}, data from {fc.measured_at})"
         )
     out.extend(f"- ⚠️ {c}" for c in cal.caveats)
     out.append("")

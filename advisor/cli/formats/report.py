@@ -44,8 +44,8 @@ def describe_requirements(r: Requirements) -> str:
         "+".join(a.value for a in r.hardware.accelerators) + f" ({r.hardware.scale.value})",
         "+".join(o.value for o in r.hardware.os),
     ]
-    if r.team.existing_codebase.value != "none":
-        parts.append(f"{r.team.existing_codebase.value} codebase")
+    if r.team.existing_codebase != "none":
+        parts.append(f"{r.team.existing_codebase} codebase")
     return " · ".join(parts)
 
 

@@ -61,7 +61,7 @@ def render(report: Report) -> str:
         changes = ", ".join(
             f"{c.value} {fc.prior[c]:.1f}->{fc.calibrated[c]:.1f}" for c in fc.calibrated
         )
-        out.append(f"    {fc.framework.value}: {changes} (confidence {fc.confidence:.2f})")
+        out.append(f"    {fc.framework}: {changes} (confidence {fc.confidence:.2f})")
     for caveat in cal.caveats:
         if not any(caveat == c.message for e in rec.ranking for c in e.caveats):
             out.append(f" ! {caveat}")

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict
 from advisor.core.criteria import CRITERIA, LABELS, Criterion
 from advisor.core.engine import criterion_relevance
 from advisor.core.knowledge import Knowledge
-from advisor.core.questionnaire import Framework
 from advisor.core.recommendation import Recommendation
 
 PERTURBATION = 1.0
@@ -39,7 +38,7 @@ FloatArray = np.ndarray
 class Acceptability(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    framework: Framework
+    framework: str
     name: str
     rank_shares: list[float]
     """share of nearby weightings in which it ranks 1st, 2nd, ... (sums to 1)"""
@@ -53,11 +52,11 @@ class RobustnessReport(BaseModel):
     verdict: str
     level: str
     """robust | fairly_robust | too_close | single | none"""
-    top_pick: Framework | None
+    top_pick: str | None
     first_share: float | None
     margin: float | None
     rank_acceptability: list[Acceptability]
-    topsis_ranking: list[Framework]
+    topsis_ranking: list[str]
     topsis_agreement: bool
     measured_spread_used: bool
     caveats: list[str]

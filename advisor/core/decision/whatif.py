@@ -12,6 +12,7 @@ framework is searched without code changes. Constraints (exclusions) are left ou
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
@@ -20,9 +21,11 @@ from pydantic import BaseModel, ConfigDict
 
 from advisor.core.answers import AnswersError, merge, validate_answers
 from advisor.core.engine import recommend
+from advisor.core.in_force import knowledge_in_force
 from advisor.core.knowledge import Knowledge
-from advisor.core.questionnaire import Framework, Requirements
+from advisor.core.questionnaire import Requirements
 from advisor.core.recommendation import Recommendation
+from advisor.core.registry import CodebaseName, FrameworkName, Registry
 from probes.records import Measurements
 
 SKIPPED_SECTIONS = ("constraints",)
@@ -42,33 +45,66 @@ class Leaf:
     kind: str
     """bool | int | enum | enum_list"""
     choices: tuple[str, ...] = ()
+    default: Any = None
+    """what an answer left out means (a framework missing from team.experience)"""
 
 
-def _leaves(model: type[BaseModel], prefix: str = "") -> Iterator[Leaf]:
+def _choices(annotation: Any, registry: Registry) -> tuple[str, ...] | None:
+    """The values a single-choice annotation allows (framework names from the registry)."""
+    if annotation is FrameworkName:
+        return registry.ids
+    if annotation is CodebaseName:
+        return registry.codebases
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return tuple(str(m.value) for m in annotation)
+    return None
+
+
+def _leaves(model: type[BaseModel], registry: Registry, prefix: str = "") -> Iterator[Leaf]:
     for name, info in model.model_fields.items():
         annotation = info.annotation
         path = f"{prefix}{name}"
+        choices = _choices(annotation, registry)
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            yield from _leaves(annotation, path + ".")
+            yield from _leaves(annotation, registry, path + ".")
+        elif choices is not None:
+            yield Leaf(path, "enum", choices)
+        elif get_origin(annotation) is dict:
+            key, value = get_args(annotation)
+            values = _choices(value, registry) or ()
+            if key is FrameworkName:
+                for framework in registry:
+                    yield Leaf(f"{path}.{framework}", "enum", values, values[0] if values else None)
         elif annotation is bool:
             yield Leaf(path, "bool")
         elif annotation is int:
             yield Leaf(path, "int")
-        elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-            yield Leaf(path, "enum", tuple(str(m.value) for m in annotation))
         elif get_origin(annotation) is list:
             (item,) = get_args(annotation)
-            if isinstance(item, type) and issubclass(item, enum.Enum):
-                yield Leaf(path, "enum_list", tuple(str(m.value) for m in item))
+            item_choices = _choices(item, registry)
+            if item_choices is not None:
+                yield Leaf(path, "enum_list", item_choices)
 
 
-LEAVES: dict[str, Leaf] = {leaf.path: leaf for leaf in _leaves(Requirements)}
+_LEAVES: weakref.WeakKeyDictionary[Registry, dict[str, Leaf]] = weakref.WeakKeyDictionary()
 
 
-def answer_at(data: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of answers dumped to a dict (`model_dump(mode="json")`)."""
+def leaves(registry: Registry) -> dict[str, Leaf]:
+    """Every answer of the questionnaire with the values it takes under this registry."""
+    found = _LEAVES.get(registry)
+    if found is None:
+        found = _LEAVES[registry] = {leaf.path: leaf for leaf in _leaves(Requirements, registry)}
+    return found
+
+
+def answer_at(data: dict[str, Any], path: str, default: Any = None) -> Any:
+    """The value at a dotted path of answers dumped to a dict (`model_dump(mode="json")`);
+    `default` where a table leaves the last part out."""
     node: Any = data
-    for part in path.split("."):
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        if depth == len(parts) - 1 and isinstance(node, dict) and part not in node:
+            return default
         node = node[part]
     return node
 
@@ -89,8 +125,12 @@ def _parse_value(leaf: Leaf, raw: str) -> Any:
     return text
 
 
-def apply_changes(requirements: Requirements, changes: Sequence[str]) -> Requirements:
+def apply_changes(
+    requirements: Requirements, changes: Sequence[str], *, knowledge: Knowledge | None = None
+) -> Requirements:
     """The answers with `path=value` edits applied (lists as a,b,c), validated like a file."""
+    registry = knowledge_in_force(knowledge).registry
+    known_leaves = leaves(registry)
     data = requirements.model_dump(mode="json")
     edits: dict[str, Any] = {}
     for change in changes:
@@ -98,13 +138,13 @@ def apply_changes(requirements: Requirements, changes: Sequence[str]) -> Require
         path = path.strip()
         if not sep:
             raise WhatIfError(f"--set {change!r}: write PATH=VALUE, e.g. priorities.deployment=5")
-        leaf = LEAVES.get(path)
+        leaf = known_leaves.get(path)
         if leaf is None:
-            known = ", ".join(sorted(p for p in LEAVES if p != "schema_version"))
+            known = ", ".join(sorted(p for p in known_leaves if p != "schema_version"))
             raise WhatIfError(f"--set {path}: unknown answer; one of {known}")
         edits[path] = _parse_value(leaf, raw)
     try:
-        return validate_answers(merge(data, edits), "--set")
+        return validate_answers(merge(data, edits), "--set", registry)
     except AnswersError as error:
         raise WhatIfError(str(error)) from None
 
@@ -114,7 +154,7 @@ class Flip(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    framework: Framework
+    framework: str
     name: str
     kind: str
     """priority | answer"""
@@ -128,7 +168,7 @@ class Flip(BaseModel):
 class RunnerUp(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    framework: Framework
+    framework: str
     name: str
     behind: float
     flips: list[Flip]
@@ -144,7 +184,7 @@ class RunnerUp(BaseModel):
 class WhatIfReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    top_pick: Framework | None
+    top_pick: str | None
     runners_up: list[RunnerUp]
     evaluated: int
     """how many edited questionnaires were scored"""
@@ -175,12 +215,12 @@ class WhatIfReport(BaseModel):
         return lines
 
 
-def wins(rec: Recommendation, framework: Framework) -> bool:
+def wins(rec: Recommendation, framework: str) -> bool:
     """`framework` is first and strictly ahead: a tie settled by listing order is no win."""
     return rec.top_pick is framework and (rec.margin is None or rec.margin > 0)
 
 
-def _lead(rec: Recommendation, framework: Framework) -> float | None:
+def _lead(rec: Recommendation, framework: str) -> float | None:
     """How far `framework` is ahead when it wins outright, else None."""
     if not wins(rec, framework):
         return None
@@ -202,13 +242,15 @@ def _label(path: str) -> str:
     return name.replace("_", " ") if "_" in name else f"{section} {name}"
 
 
-def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
+def _answer_edits(
+    requirements: Requirements, known_leaves: dict[str, Leaf]
+) -> Iterator[tuple[str, str, str]]:
     """(set-expression, description, path) for every single-answer edit the schema allows."""
     data = requirements.model_dump(mode="json")
-    for leaf in LEAVES.values():
+    for leaf in known_leaves.values():
         if leaf.path.split(".")[0] in (*SKIPPED_SECTIONS, "priorities") or leaf.kind == "int":
             continue
-        current = answer_at(data, leaf.path)
+        current = answer_at(data, leaf.path, leaf.default)
         label = _label(leaf.path)
         if leaf.kind == "bool":
             flipped = str(not current).lower()
@@ -232,7 +274,7 @@ def _answer_edits(requirements: Requirements) -> Iterator[tuple[str, str, str]]:
                            f"you added {choice} to the {label}", leaf.path)  # fmt: skip
 
 
-def _varied(flips: Sequence[tuple[str, Flip]]) -> list[Flip]:
+def _varied(flips: Sequence[tuple[str, Flip]], known_leaves: dict[str, Leaf]) -> list[Flip]:
     """Best first, one per single-valued answer: "codebase were pytorch" says what "codebase were
     none" would add; each item of a list answer is a different suggestion and stays."""
     seen: set[str] = set()
@@ -240,7 +282,7 @@ def _varied(flips: Sequence[tuple[str, Flip]]) -> list[Flip]:
     for path, flip in flips:
         if path in seen:
             continue
-        if LEAVES[path].kind != "enum_list":
+        if known_leaves[path].kind != "enum_list":
             seen.add(path)
         out.append(flip)
     return out
@@ -253,7 +295,9 @@ def smallest_flips(
     measurements: Measurements | None = None,
 ) -> WhatIfReport:
     """For each runner-up, the smallest verified edits that make it the top pick."""
-    base = recommend(requirements, measurements, knowledge=knowledge)
+    kb = knowledge_in_force(knowledge)
+    known_leaves = leaves(kb.registry)
+    base = recommend(requirements, measurements, knowledge=kb)
     evaluated = 0
     if len(base.ranking) < 2:
         return WhatIfReport(top_pick=base.top_pick, runners_up=[], evaluated=0)
@@ -264,11 +308,11 @@ def smallest_flips(
         nonlocal evaluated
         if change not in cache:
             try:
-                edited = apply_changes(requirements, [change])
+                edited = apply_changes(requirements, [change], knowledge=kb)
             except WhatIfError:
                 return None
             evaluated += 1
-            cache[change] = recommend(edited, measurements, knowledge=knowledge)
+            cache[change] = recommend(edited, measurements, knowledge=kb)
         return cache[change]
 
     runners = []
@@ -291,7 +335,7 @@ def smallest_flips(
                     )))  # fmt: skip
                     break
         answer_flips: list[tuple[str, Flip]] = []
-        for change, description, path in _answer_edits(requirements):
+        for change, description, path in _answer_edits(requirements, known_leaves):
             result = run(change)
             lead = _lead(result, fw) if result else None
             if lead is not None:
@@ -302,7 +346,7 @@ def smallest_flips(
         priority_flips.sort(key=lambda pair: (pair[0], -pair[1].lead))
         answer_flips.sort(key=lambda pair: -pair[1].lead)
         flips = [f for _, f in priority_flips[:MAX_PRIORITY_FLIPS]]
-        flips += _varied(answer_flips)[:MAX_ANSWER_FLIPS]
+        flips += _varied(answer_flips, known_leaves)[:MAX_ANSWER_FLIPS]
         runners.append(
             RunnerUp(framework=fw, name=ranked.name, behind=top_score - ranked.score, flips=flips)
         )
