@@ -150,7 +150,7 @@ def test_topsis_prefers_the_dominating_alternative() -> None:
 def test_one_eligible_framework_needs_no_sampling() -> None:
     rec = recommend(
         Requirements.model_validate(
-            {"project": {"tasks": ["nlp"]}, "constraints": {"exclude": ["tensorflow", "mxnet"]}}
+            {"project": {"tasks": ["nlp"]}, "constraints": {"candidates": ["pytorch"]}}
         )
     )
     report = analyse_robustness(rec)

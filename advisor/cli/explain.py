@@ -30,12 +30,12 @@ def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
     sub = "  - " if markdown else "      "
     kb = default_knowledge()
     out: list[str] = []
-    excluded = next((e for e in rec.excluded if e.framework is framework), None)
+    excluded = next((e for e in rec.excluded if e.framework == framework), None)
     if excluded is not None:
         out.append(f"{'# ' if markdown else ''}{excluded.name} is excluded")
         out.extend(f"{bullet}{reason}" for reason in excluded.reasons)
         return "\n".join(out) + "\n"
-    entry = next(e for e in rec.ranking if e.framework is framework)
+    entry = next(e for e in rec.ranking if e.framework == framework)
     head = f"{entry.name} {entry.version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
     out.append(f"# {head}" if markdown else head)
     out.append("")

@@ -284,13 +284,15 @@ def analyse_robustness(
 
     closeness = topsis(weights, scores)
     topsis_order = [frameworks[i] for i in np.argsort(-closeness, kind="stable")]
-    agreement = topsis_order == frameworks
+    # The cross-check is about the pick: close runners-up may swap places between methods
+    # without changing the advice (with four or more candidates they often do).
+    agreement = topsis_order[0] == frameworks[0]
 
     level, verdict = _verdict(names, shares[:, 0], recommendation.margin)
     caveats = []
     if not agreement:
         caveats.append(
-            "A second method (TOPSIS) orders the frameworks differently: "
+            f"A second method (TOPSIS) would pick {names[frameworks.index(topsis_order[0])]}: "
             + " > ".join(names[frameworks.index(f)] for f in topsis_order)
             + "; read the per-criterion scores before deciding."
         )
