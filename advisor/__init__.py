@@ -13,19 +13,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.core.answers import AnswersError, load_answers
+    from advisor.core.answers import AnswersError
     from advisor.core.decision.robustness import analyse_robustness
     from advisor.core.decision.whatif import apply_changes, smallest_flips
     from advisor.core.engine import recommend
     from advisor.core.questionnaire import Requirements
     from advisor.core.recommendation import Recommendation
     from advisor.core.steps import next_steps
+    from advisor.files.answer_files import load_answers
     from advisor.files.knowledge_files import load_knowledge
     from probes.records import Measurements, ProbeRecord
 
 _EXPORTS = {
     "recommend": "advisor.core.engine",
-    "load_answers": "advisor.core.answers",
+    "load_answers": "advisor.files.answer_files",
     "AnswersError": "advisor.core.answers",
     "load_knowledge": "advisor.files.knowledge_files",
     "Requirements": "advisor.core.questionnaire",

@@ -66,9 +66,9 @@ def main() -> None:
         print(line)
 
     sys.path.insert(0, str(ROOT))
-    from advisor.core.answers import read_answers
     from advisor.core.engine import recommend
     from advisor.core.questionnaire import Requirements
+    from advisor.files.answer_files import read_answers
 
     data = read_answers(str(ROOT / example))
     requirements = Requirements.model_validate(data)

@@ -19,10 +19,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.core.answers import load_answers  # noqa: E402
 from advisor.core.decision.robustness import analyse_robustness  # noqa: E402
 from advisor.core.decision.whatif import smallest_flips  # noqa: E402
 from advisor.core.engine import recommend  # noqa: E402
+from advisor.files.answer_files import load_answers  # noqa: E402
 
 
 def _median_s(action: Callable[[], Any], runs: int) -> float:

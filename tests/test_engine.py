@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from advisor.core.answers import load_answers
 from advisor.core.criteria import Criterion
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
 from advisor.core.questionnaire import OFF_SERVER_TARGETS, Requirements, Target
+from advisor.files.answer_files import load_answers
 from tests.conftest import example_files, expected_verdicts
 
 EXPECTED = expected_verdicts()

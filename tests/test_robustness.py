@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from advisor.core.answers import load_answers
 from advisor.core.criteria import CRITERIA, Criterion
 from advisor.core.decision.robustness import _relevance, analyse_robustness, topsis
 from advisor.core.decision.whatif import apply_changes
 from advisor.core.engine import recommend
 from advisor.core.questionnaire import Priorities, Requirements
 from advisor.core.recommendation import Recommendation
+from advisor.files.answer_files import load_answers
 from tests.conftest import example_files
 
 ROOT_EXAMPLES = {p.stem: p for p in example_files()}
@@ -173,7 +173,7 @@ def test_measured_spread_is_sampled_where_calibration_was_used() -> None:
 
     requirements = answers(
         priorities={"runtime_performance": 5, "ecosystem": 0, "deployment": 5,
-                    "development_speed": 0}
+                    "development_speed": 0, "long_term_support": 1, "language_support": 0}
     )  # fmt: skip
     assert not analyse_robustness(recommend(requirements)).measured_spread_used
     tight = analyse_robustness(recommend(requirements, measured(*speeds(100, 100, 25, cv=0.001))))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.core.answers import load_answers
 from advisor.core.decision.whatif import WhatIfError, apply_changes, smallest_flips, wins
 from advisor.core.engine import recommend
 from advisor.core.questionnaire import Requirements
+from advisor.files.answer_files import load_answers
 from tests.conftest import example_files
 
 ROOT = Path(__file__).resolve().parents[1]

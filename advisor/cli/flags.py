@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from advisor.core.answers import merge, read_answers, validate_answers
+from advisor.core.answers import merge, validate_answers
 from advisor.core.in_force import knowledge_in_force
 from advisor.core.questionnaire import (
     Accelerator,
@@ -27,6 +27,7 @@ from advisor.core.questionnaire import (
     Target,
     Task,
 )
+from advisor.files.answer_files import read_answers
 
 EXIT_USAGE = 2
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import enum
 import json
-import sys
 import typing
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import tomllib
@@ -81,6 +79,8 @@ def describe_error(error: Mapping[str, Any]) -> str:
         return f"{where}: {value!r} is not supported ({error.get('msg', '')})"
     if kind == "too_short":
         return f"{where}: needs at least one value"
+    if kind in ("framework", "codebase"):  # registry names: the message lists what is allowed
+        return f"{where}: {error.get('msg', 'invalid')}"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
     return f"{where}: {message} (got {value!r})"
 
@@ -122,34 +122,6 @@ def parse_answers(text: str, fmt: str, origin: str = "answers") -> dict[str, Any
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise AnswersError(f"{origin}: invalid TOML: {error}") from None
-
-
-def read_answers(source: str) -> dict[str, Any]:
-    """Read answers from a file path (format by extension) or '-' for standard input."""
-    if source == "-":
-        text = sys.stdin.read()
-        fmt = "json" if text.lstrip().startswith("{") else "toml"
-        return parse_answers(text, fmt, "<stdin>")
-    path = Path(source)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AnswersError(f"{source}: file not found") from None
-    except IsADirectoryError:
-        raise AnswersError(f"{source}: is a directory, not an answers file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise AnswersError(f"{source}: cannot read: {error}") from None
-    suffix = path.suffix.lower()
-    if suffix not in (".toml", ".json"):
-        fmt = "json" if text.lstrip().startswith("{") else "toml"
-    else:
-        fmt = suffix[1:]
-    return parse_answers(text, fmt, source)
-
-
-def load_answers(source: str) -> Requirements:
-    """Read and validate answers from a TOML/JSON file or '-' (stdin)."""
-    return validate_answers(read_answers(source), source)
 
 
 def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

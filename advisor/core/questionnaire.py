@@ -124,7 +124,7 @@ class Project(Section):
     tasks: list[Task] = Field(
         min_length=1,
         description="What the models do. Frameworks differ most in their model zoos and "
-        "libraries per task (e.g. Hugging Face for NLP, TF.js for the browser).",
+        "libraries per task (pretrained language models, vision backbones, recommender stacks).",
     )
     stage: Stage = Field(
         Stage.PROTOTYPE,
@@ -184,8 +184,8 @@ class Hardware(Section):
     os: list[OperatingSystem] = Field(
         default_factory=lambda: [OperatingSystem.LINUX],
         min_length=1,
-        description="Operating systems you develop and train on (e.g. TensorFlow has no GPU "
-        "support on native Windows since 2.11).",
+        description="Operating systems you develop and train on (GPU support on native "
+        "Windows and on macOS differs sharply between frameworks).",
     )
 
     _dedupe = field_validator("accelerators", "os")(_unique)

@@ -114,7 +114,7 @@ def _framework_id(value: str, info: core_schema.ValidationInfo) -> str:
     found = registry.resolve(value)
     if found is None:
         raise PydanticCustomError(
-            "framework", "unknown framework {value!r}; allowed: {allowed}",
+            "framework", "unknown framework '{value}'; allowed: {allowed}",
             {"value": value, "allowed": _one_of(registry.ids)},
         )  # fmt: skip
     return found
@@ -147,7 +147,7 @@ def _codebase(value: str, info: core_schema.ValidationInfo) -> str:
     if framework is not None and registry[framework].codebases:
         return registry[framework].codebases[0]
     raise PydanticCustomError(
-        "codebase", "unknown codebase {value!r}; allowed: {allowed}",
+        "codebase", "unknown codebase '{value}'; allowed: {allowed}",
         {"value": value, "allowed": _one_of(registry.codebases)},
     )  # fmt: skip
 

@@ -22,7 +22,7 @@ pytest.importorskip("streamlit", reason="the ui extra is not installed")
 
 from streamlit.testing.v1 import AppTest
 
-from advisor.core.answers import AnswersError, dump_toml, load_answers
+from advisor.core.answers import AnswersError, dump_toml
 from advisor.core.engine import recommend
 from advisor.core.questionnaire import (
     OperatingSystem,
@@ -31,6 +31,7 @@ from advisor.core.questionnaire import (
     Section,
     Target,
 )
+from advisor.files.answer_files import load_answers
 from ui import form, views
 
 ROOT = Path(__file__).resolve().parents[2]
