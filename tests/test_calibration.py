@@ -9,25 +9,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from advisor.core.calibration import (
-    MAX_CONFIDENCE,
-    family_weights,
-    probe_family,
-)
 from advisor.core.calibration import calibrate as calibrate_ids
+from advisor.core.calibration import probe_family
 from advisor.core.criteria import Criterion
+from advisor.core.in_force import knowledge_in_force
 from advisor.core.questionnaire import Requirements
 from probes.records import Measurements, ProbeRecord, ProbeStatus, Spread
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 ALL = ["pytorch", "tensorflow", "mxnet"]
 RUNTIME, MEMORY = Criterion.RUNTIME_PERFORMANCE, Criterion.MEMORY_EFFICIENCY
+POLICY = knowledge_in_force().calibration
+MAX_CONFIDENCE = POLICY.max_confidence
+family_weights = POLICY.family_weights
 NAMES = {"pytorch": "PyTorch", "tensorflow": "TensorFlow", "mxnet": "MXNet"}
 
 
 def calibrate(*args: Any, **kwargs: Any) -> Any:
     """Calibration as the engine calls it: with the frameworks' display names."""
-    return calibrate_ids(*args, names=NAMES, **kwargs)
+    return calibrate_ids(*args, policy=POLICY, names=NAMES, **kwargs)
 
 
 PRIORS = {fw: {RUNTIME: 3.5, MEMORY: 3.5, Criterion.ECOSYSTEM: 4.0} for fw in ALL}

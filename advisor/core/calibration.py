@@ -1,6 +1,8 @@
 """Blend probe measurements from the user's machine into the runtime and memory scores.
 
-Pure: data in, data out (no files, clock or numpy), so the engine stays deterministic.
+Pure: data in, data out (no files, clock or numpy), so the engine stays deterministic. Every
+number below is policy read from knowledge/calibration.toml (`CalibrationPolicy`); the values
+quoted are the shipped ones.
 
 Method
 ------
@@ -43,24 +45,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
+from advisor.core.calibration_policy import CalibrationPolicy
 from advisor.core.criteria import Criterion
 from advisor.core.questionnaire import (
     OFF_SERVER_TARGETS,
     Accelerator,
     Requirements,
-    Stage,
-    Task,
 )
 from advisor.core.recommendation import Calibration, FrameworkCalibration, ProbeFigure
 from probes.records import Measurements, ProbeRecord, ProbeStatus
 
-MAX_CONFIDENCE = 0.6
-ASSUMED_CV = 0.05
-NOISY_CV = 0.15
-FRESH_DAYS = 30.0
-STALE_DAYS = 90.0
-MISMATCH_FACTOR = 0.3
-PARTIAL_MATCH_FACTOR = 0.7
 FRAMEWORK_PROBE = "*"  # a record about a framework as a whole (see probes.runner)
 
 DEVICE_ACCELERATOR = {"cpu": Accelerator.CPU, "cuda": Accelerator.NVIDIA_GPU}
@@ -75,41 +69,6 @@ CAPABILITIES = {
     "onnx_export": "ONNX export",
 }
 
-# Families of runtime probes and their base weight (a family absent here is not runtime).
-BASE_WEIGHT = {
-    "matmul": 0.5,
-    "conv": 0.5,
-    "rnn": 0.5,
-    "mlp_train": 0.5,
-    "mlp_eager": 0.5,
-    "mlp_compiled": 0.5,
-    "inference_latency": 1.0,
-    "dispatch": 0.5,
-    "import_time": 0.25,
-    "other": 0.5,
-}
-_SEQUENCE = {"matmul": 2.0, "rnn": 2.0}
-_DENSE = {"matmul": 1.0, "mlp_train": 2.0}
-_GENERAL = {"mlp_train": 2.0}
-TASK_WEIGHT: dict[Task, dict[str, float]] = {
-    Task.COMPUTER_VISION: {"conv": 3.0},
-    Task.NLP: _SEQUENCE,
-    Task.SPEECH: _SEQUENCE,
-    Task.TIME_SERIES: _SEQUENCE,
-    Task.TABULAR: _DENSE,
-    Task.RECOMMENDER: _DENSE,
-    Task.GENERATIVE: {"matmul": 2.0, "mlp_train": 1.0},
-    Task.REINFORCEMENT_LEARNING: _GENERAL,
-    Task.GRAPH: _GENERAL,
-    Task.OTHER: _GENERAL,
-}
-LATENCY_CRITICAL_WEIGHT = {"inference_latency": 4.0}
-STAGE_WEIGHT: dict[Stage, dict[str, float]] = {
-    Stage.RESEARCH: {"dispatch": 1.5, "mlp_eager": 1.5},
-    Stage.PROTOTYPE: {"dispatch": 1.5, "mlp_eager": 1.5},
-    Stage.PRODUCTION: {"mlp_compiled": 2.0, "inference_latency": 1.0},
-}
-MEMORY_WEIGHT = 1.0
 
 
 def probe_family(probe: str, params: Mapping[str, Any]) -> str:
@@ -142,19 +101,6 @@ def probe_family(probe: str, params: Mapping[str, Any]) -> str:
     return "other"
 
 
-def family_weights(requirements: Requirements) -> dict[str, float]:
-    """How much each probe family counts for this questionnaire (see the module docstring)."""
-    weights = dict(BASE_WEIGHT)
-    extras: list[Mapping[str, float]] = [TASK_WEIGHT[task] for task in requirements.project.tasks]
-    if requirements.deployment.latency_critical:
-        extras.append(LATENCY_CRITICAL_WEIGHT)
-    extras.append(STAGE_WEIGHT.get(requirements.project.stage, {}))
-    for extra in extras:
-        for family, weight in extra.items():
-            weights[family] += weight
-    return weights
-
-
 class _Figure(NamedTuple):
     probe: str
     params: dict[str, Any]
@@ -179,7 +125,10 @@ def _usable(record: ProbeRecord) -> bool:
 
 
 def _figures(
-    records: Iterable[ProbeRecord], frameworks: Sequence[str], weights: Mapping[str, float]
+    records: Iterable[ProbeRecord],
+    frameworks: Sequence[str],
+    weights: Mapping[str, float],
+    policy: CalibrationPolicy,
 ) -> list[_Figure]:
     groups: dict[tuple[str, str], dict[str, ProbeRecord]] = {}
     for record in records:
@@ -202,7 +151,7 @@ def _figures(
     for (probe, _), group in sorted(comparable.items()):
         first = group[min(group)]
         family = probe_family(probe, first.params)
-        family_weight = MEMORY_WEIGHT if family == "memory" else weights.get(family, 0.0)
+        family_weight = policy.memory_weight if family == "memory" else weights.get(family, 0.0)
         values = {fw: rec.value for fw, rec in group.items() if rec.value is not None}
         if first.higher_is_better:
             best = max(values.values())
@@ -236,34 +185,28 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
 
-def _hardware_factor(devices: set[str], requirements: Requirements) -> tuple[float, str | None]:
+def _hardware_factor(
+    devices: set[str], requirements: Requirements, policy: CalibrationPolicy
+) -> tuple[float, str | None]:
     declared = set(requirements.hardware.accelerators)
     probed = {DEVICE_ACCELERATOR.get(device) for device in devices} - {None}
     matched = probed & declared
     shown_devices = ", ".join(sorted(d.upper() for d in devices))
     shown_declared = ", ".join(a.value for a in requirements.hardware.accelerators)
     if not matched:
-        return MISMATCH_FACTOR, (
+        return policy.mismatch_factor, (
             f"Probes ran on {shown_devices}, but you declare {shown_declared}: measured runtime "
             f"and memory say little about that hardware, so they count for little "
-            f"(confidence x{MISMATCH_FACTOR}). Re-run `advisor probe` on the hardware you will "
+            f"(confidence x{policy.mismatch_factor}). Re-run `advisor probe` on the hardware you will "
             "use (`--device cuda` for NVIDIA GPUs) to calibrate for it."
         )
     if declared - matched:
         others = ", ".join(a.value for a in requirements.hardware.accelerators if a not in matched)
-        return PARTIAL_MATCH_FACTOR, (
+        return policy.partial_match_factor, (
             f"Probes ran on {shown_devices} only; figures for {others} are not measured "
-            f"(confidence x{PARTIAL_MATCH_FACTOR})."
+            f"(confidence x{policy.partial_match_factor})."
         )
     return 1.0, None
-
-
-def _age_factor(age_days: float) -> float:
-    if age_days <= FRESH_DAYS:
-        return 1.0
-    if age_days <= STALE_DAYS:
-        return 1.0 - 0.3 * (age_days - FRESH_DAYS) / (STALE_DAYS - FRESH_DAYS)
-    return 0.4
 
 
 def _no_figure_summary(records: Sequence[ProbeRecord]) -> str:
@@ -377,8 +320,8 @@ def _status_caveats(name: str, own: Sequence[ProbeRecord]) -> list[str]:
     return [f"{name} probes without a figure: {', '.join(lost)}."] if lost else []
 
 
-def _cv(record: ProbeRecord) -> float:
-    return record.spread.cv if record.spread.cv is not None else ASSUMED_CV
+def _cv(record: ProbeRecord, policy: CalibrationPolicy) -> float:
+    return record.spread.cv if record.spread.cv is not None else policy.assumed_cv
 
 
 def _blend(
@@ -390,27 +333,28 @@ def _blend(
     as_of: datetime,
     hardware_factor: float,
     total_weight: float,
+    policy: CalibrationPolicy,
 ) -> tuple[FrameworkCalibration, list[str]]:
     """One framework's measured scores, confidence and blend (method step 3 and 4)."""
     notes = []
     weight_mine = sum(f.weight for f in mine)
-    cv = sum(f.weight * _cv(f.values[fw]) for f in mine) / weight_mine
+    cv = sum(f.weight * _cv(f.values[fw], policy) for f in mine) / weight_mine
     oldest = min(_utc(f.values[fw].measured_at) for f in mine)
     age_days = max(0.0, (as_of - oldest).total_seconds() / 86400.0)
     confidence = (
-        MAX_CONFIDENCE
+        policy.max_confidence
         * max(0.2, 1.0 - 2.0 * cv)
         * hardware_factor
-        * _age_factor(age_days)
+        * policy.age_factor(age_days)
         * (weight_mine / total_weight)
     )
     confidence = round(min(1.0, max(0.0, confidence)), 4)
-    if age_days > STALE_DAYS:
+    if age_days > policy.stale_days:
         notes.append(
             f"{name} probe figures are stale: {age_days:.0f} days old (measured "
             f"{oldest.date().isoformat()}); re-run `advisor probe` (confidence lowered)."
         )
-    if cv > NOISY_CV:
+    if cv > policy.noisy_cv:
         notes.append(
             f"{name} probe timings varied a lot (weighted CV {cv:.0%}); the machine was "
             "probably busy, so they count for less."
@@ -459,6 +403,7 @@ def calibrate(
     priors: Mapping[str, Mapping[Criterion, float]],
     frameworks: Sequence[str],
     *,
+    policy: CalibrationPolicy,
     names: Mapping[str, str] | None = None,
     leaving_codebase: bool = False,
 ) -> tuple[dict[str, dict[Criterion, float]], Calibration]:
@@ -481,8 +426,8 @@ def calibrate(
     as_of = _utc(measurements.as_of)
     here = measurements.machine.get("machine_id")
     here = here if isinstance(here, str) and here else None
-    weights = family_weights(requirements)
-    figures = _figures(records, frameworks, weights)
+    weights = policy.family_weights(requirements)
+    figures = _figures(records, frameworks, weights, policy)
     total_weight = sum(f.weight for f in figures)
     caveats: list[str] = []
     by_framework: dict[str, list[str]] = {}
@@ -491,6 +436,7 @@ def calibrate(
         {str(f.values[fw].params.get("device", "cpu")) for f in figures for fw in f.values}
         or {"cpu"},
         requirements,
+        policy,
     )
     if figures and hardware_caveat:
         caveats.append(hardware_caveat)
@@ -522,6 +468,7 @@ def calibrate(
                 as_of=as_of,
                 hardware_factor=hardware_factor,
                 total_weight=total_weight,
+                policy=policy,
             )
             own.extend(notes)
             accounts.append(account)

@@ -445,6 +445,7 @@ def recommend(
             measurements,
             priors,
             eligible,
+            policy=kb.calibration,
             names={fw: kb.frameworks[fw].name for fw in eligible},
             leaving_codebase=codebase_owner is not None
             and not kb.frameworks[codebase_owner].maintained,

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from advisor.core.calibration_policy import CalibrationPolicy
 from advisor.core.conditions import (
     Condition,
     ConditionError,
@@ -336,6 +337,7 @@ class Knowledge:
     rules: tuple[CompiledRule, ...]
     next_steps: tuple[CompiledStep, ...]
     scoring: ScoringSettings
+    calibration: CalibrationPolicy
     version: str
     claim_files: Mapping[str, str] = field(default_factory=dict)
     overridden_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -497,6 +499,18 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     except ValidationError as error:
         raise _problem(scoring_tables[0][0], "scoring", None, error) from None
 
+    calibration_tables = list(tables.get("calibration", {}).items())
+    if not calibration_tables:
+        raise KnowledgeError("calibration.toml: missing (the calibration policy is data)")
+    name, table = calibration_tables[0]
+    unknown = set(table) - {"calibration"}
+    if unknown:
+        raise KnowledgeError(f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [calibration]")
+    try:
+        calibration = CalibrationPolicy.model_validate(table.get("calibration", {}))
+    except ValidationError as error:
+        raise _problem(name, "calibration", None, error) from None
+
     overridden_by = _corrections(claims)
     import hashlib  # loading from the compiled cache skips this
 
@@ -512,6 +526,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         rules=tuple(rules),
         next_steps=tuple(steps),
         scoring=scoring,
+        calibration=calibration,
         version=digest,
         claim_files=claim_files,
         overridden_by=overridden_by,

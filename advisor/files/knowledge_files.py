@@ -32,6 +32,7 @@ LAYOUT: dict[str, str] = {
     "rules": "rules/",
     "next_steps": "next_steps/",
     "scoring": "scoring.toml",
+    "calibration": "calibration.toml",
 }
 
 

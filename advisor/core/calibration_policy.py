@@ -1,0 +1,66 @@
+"""The calibration policy as validated data (knowledge/calibration.toml): how much each probe
+family counts for a questionnaire, and how confidence in measured figures is discounted."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from advisor.core.questionnaire import Requirements, Stage, Task
+
+Weights = dict[str, float]
+
+
+class CalibrationPolicy(BaseModel):
+    """Every number calibration uses; nothing here has a default, so the data file says it all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    max_confidence: float = Field(gt=0, le=1)
+    assumed_cv: float = Field(ge=0, le=1)
+    noisy_cv: float = Field(gt=0, le=1)
+    fresh_days: float = Field(ge=0)
+    stale_days: float = Field(gt=0)
+    stale_factor: float = Field(ge=0, le=1)
+    mismatch_factor: float = Field(ge=0, le=1)
+    partial_match_factor: float = Field(ge=0, le=1)
+    memory_weight: float = Field(ge=0)
+    base_weight: Weights = Field(min_length=1)
+    task_weight: dict[Task, Weights]
+    latency_critical_weight: Weights
+    stage_weight: dict[Stage, Weights]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalibrationPolicy:
+        if self.stale_days <= self.fresh_days:
+            raise ValueError("stale_days must be later than fresh_days")
+        missing = [t.value for t in Task if t not in self.task_weight]
+        if missing:
+            raise ValueError(f"task_weight lacks: {', '.join(missing)}")
+        tables = [self.latency_critical_weight, *self.task_weight.values()]
+        tables += self.stage_weight.values()
+        unknown = sorted({f for table in tables for f in table} - set(self.base_weight))
+        if unknown:
+            raise ValueError(f"weights name families without a base weight: {', '.join(unknown)}")
+        if any(w < 0 for table in [self.base_weight, *tables] for w in table.values()):
+            raise ValueError("weights must not be negative")
+        return self
+
+    def family_weights(self, requirements: Requirements) -> Weights:
+        """How much each probe family counts for this questionnaire."""
+        weights = dict(self.base_weight)
+        extras = [self.task_weight[task] for task in requirements.project.tasks]
+        if requirements.deployment.latency_critical:
+            extras.append(self.latency_critical_weight)
+        extras.append(self.stage_weight.get(requirements.project.stage, {}))
+        for extra in extras:
+            for family, weight in extra.items():
+                weights[family] += weight
+        return weights
+
+    def age_factor(self, age_days: float) -> float:
+        """1 while fresh, falling linearly by 0.3 until stale, then the stale factor."""
+        if age_days <= self.fresh_days:
+            return 1.0
+        if age_days <= self.stale_days:
+            return 1.0 - 0.3 * (age_days - self.fresh_days) / (self.stale_days - self.fresh_days)
+        return self.stale_factor
