@@ -21,10 +21,19 @@ from advisor.files.answer_files import load_answers
 from advisor.files.knowledge_files import knowledge_dir, load_knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
-CRITERIA = (
-    "task_fit development_speed runtime_performance memory_efficiency distributed_training "
-    "deployment ecosystem hardware_support language_support long_term_support team_fit"
-).split()
+CRITERIA = [
+    "task_fit",
+    "development_speed",
+    "runtime_performance",
+    "memory_efficiency",
+    "distributed_training",
+    "deployment",
+    "ecosystem",
+    "hardware_support",
+    "language_support",
+    "long_term_support",
+    "team_fit",
+]
 
 TOY = """
 [framework]

@@ -70,7 +70,6 @@ CAPABILITIES = {
 }
 
 
-
 def probe_family(probe: str, params: Mapping[str, Any]) -> str:
     """Which family a probe belongs to: runtime families, "memory", "capability" or "other"."""
     name = probe.lower()

@@ -38,6 +38,7 @@ from advisor.core.questionnaire import Requirements
 from advisor.core.recommendation import (
     OUTPUT_VERSION,
     Adjustment,
+    BackendOption,
     Calibration,
     Caveat,
     ClaimEvidence,
@@ -263,8 +264,13 @@ def _score_framework(
     weights: Mapping[Criterion, float],
     calibrated: Mapping[Criterion, float],
     calibration_caveats: list[Caveat],
+    inherited: Mapping[Criterion, float] | None = None,
+    backend: str | None = None,
 ) -> _Scored:
+    """One framework's scores; a front-end is scored on one `backend`, its inheriting priors
+    starting from that backend's scores for these answers (`inherited`)."""
     profile = knowledge.frameworks[framework]
+    inherited = inherited or {}
     low, high = knowledge.scoring.score_min, knowledge.scoring.score_max
     total_weight = sum(weights.values())
     points_per_unit = 100.0 / (high * total_weight)
@@ -276,7 +282,7 @@ def _score_framework(
     for compiled in fired:
         touches = False
         for effect in compiled.rule.effects:
-            if effect.framework != framework:
+            if effect.framework != framework or effect.backend not in (None, backend):
                 continue
             touches = True
             if effect.delta is not None and effect.criterion is not None:
@@ -302,7 +308,8 @@ def _score_framework(
     total = 0.0
     for criterion in CRITERIA:
         prior = profile.priors[criterion]
-        base = calibrated.get(criterion, prior.score)
+        prior_value = prior.base(inherited.get(criterion))
+        base = calibrated.get(criterion, prior_value)
         level = levels.get(criterion)
         if level is not None:
             # The weakest required level replaces the prior; it shows as an adjustment so
@@ -326,7 +333,7 @@ def _score_framework(
             _make(
                 CriterionScore,
                 criterion=criterion,
-                prior=prior.score,
+                prior=round(prior_value, 4),
                 calibrated=calibrated.get(criterion),
                 adjustments=adjustments,
                 score=round(final, 4),
@@ -423,10 +430,16 @@ def recommend(
     prepared = _prepare(kb)
     fired = [compiled for compiled in kb.rules if compiled.applies(requirements)]
     excluded = _exclusions(requirements, kb, fired)
-    eligible = [fw for fw in kb.frameworks if fw not in excluded]
+    # Backends a front-end may run on: everything not ruled out, whether or not it is among the
+    # candidates to pick from (choosing among Keras and PyTorch still lets Keras run on JAX).
+    usable = _usable(requirements, kb, fired, excluded)
+    natives = [fw for fw in kb.frameworks if fw in usable and kb.frameworks[fw].kind == "framework"]
     weights = _weights(requirements, kb, fired)
 
-    priors = {fw: {c: p.score for c, p in kb.frameworks[fw].priors.items()} for fw in eligible}
+    priors = {
+        fw: {c: p.score for c, p in kb.frameworks[fw].priors.items() if p.score is not None}
+        for fw in natives
+    }
     calibrated: Mapping[str, Mapping[Criterion, float]] = {}
     calibration = _make(
         Calibration,
@@ -439,16 +452,16 @@ def recommend(
     if measurements is not None:
         from advisor.core.calibration import calibrate
 
-        codebase_owner = kb.registry.codebase_owner(requirements.team.existing_codebase)
+        owners = kb.registry.codebase_owners(requirements.team.existing_codebase)
         calibrated, calibration = calibrate(
             requirements,
             measurements,
             priors,
-            eligible,
+            natives,
             policy=kb.calibration,
-            names={fw: kb.frameworks[fw].name for fw in eligible},
-            leaving_codebase=codebase_owner is not None
-            and not kb.frameworks[codebase_owner].maintained,
+            names={fw: kb.frameworks[fw].name for fw in natives},
+            leaving_codebase=bool(owners)
+            and not any(kb.frameworks[fw].maintained for fw in owners),
         )
     calibration_caveats = _calibration_caveats(calibration)
 
@@ -462,13 +475,45 @@ def recommend(
             calibrated.get(fw, {}),
             calibration_caveats.get(fw, []),
         )
-        for fw in eligible
+        for fw in natives
     }
+    options: dict[str, list[tuple[str, _Scored]]] = {}
+    for fw, profile in kb.frameworks.items():
+        if profile.kind != "frontend" or fw not in usable:
+            continue
+        backends = [b for b in profile.backends if b in scored]
+        if not backends:
+            excluded[fw] = _make(
+                Exclusion,
+                framework=fw,
+                name=profile.name,
+                reasons=["every backend it runs on is ruled out: " + ", ".join(profile.backends)],
+                rules=[],
+            )
+            continue
+        options[fw] = sorted(
+            (
+                (
+                    b,
+                    _score_framework(
+                        fw, kb, prepared, fired, weights, {}, [],
+                        inherited={c.criterion: c.score for c in scored[b].criteria},
+                        backend=b,
+                    ),
+                )
+                for b in backends
+            ),
+            key=lambda option: (-round(option[1].score, 6), kb.frameworks[option[0]].order),
+        )  # fmt: skip
+        scored[fw] = options[fw][0][1]
+    eligible = [fw for fw in kb.frameworks if fw in scored and fw not in excluded]
     order = sorted(
         eligible,
         key=lambda fw: (
             -round(scored[fw].score, 6),
-            -kb.frameworks[fw].priors[Criterion.LONG_TERM_SUPPORT].score,
+            -next(
+                c.score for c in scored[fw].criteria if c.criterion is Criterion.LONG_TERM_SUPPORT
+            ),
             kb.frameworks[fw].order,
         ),
     )
@@ -477,12 +522,24 @@ def recommend(
         entry = scored[fw]
         rival_fw = order[1] if rank == 1 and len(order) > 1 else (order[0] if rank > 1 else None)
         rival = scored[rival_fw] if rival_fw is not None else None
+        backend = options[fw][0][0] if fw in options else None
         ranking.append(
             _make(
                 RankedFramework,
                 rank=rank,
                 framework=fw,
-                name=entry.profile.name,
+                name=_display_name(kb, fw, backend),
+                backend=backend,
+                options=[
+                    _make(
+                        BackendOption,
+                        backend=b,
+                        name=_display_name(kb, fw, b),
+                        score=round(_clamp(option.score, 0.0, 100.0), 2),
+                        criteria=option.criteria,
+                    )
+                    for b, option in options.get(fw, [])
+                ],
                 version=entry.profile.latest_version,
                 lifecycle=entry.profile.lifecycle.value,
                 score=round(_clamp(entry.score, 0.0, 100.0), 2),
@@ -505,6 +562,28 @@ def recommend(
         overrides=_overrides(kb, prepared, fired, eligible),
         requirements=requirements,
     )
+
+
+def _display_name(knowledge: Knowledge, framework: str, backend: str | None) -> str:
+    """'Keras 3 on JAX' for a front-end on a backend, else the framework's name."""
+    name = knowledge.frameworks[framework].name
+    return f"{name} on {knowledge.frameworks[backend].name}" if backend else name
+
+
+def _usable(
+    requirements: Requirements,
+    knowledge: Knowledge,
+    fired: Iterable[CompiledRule],
+    excluded: Mapping[str, Exclusion],
+) -> set[str]:
+    """Frameworks not ruled out by anything but `constraints.candidates`."""
+    if not requirements.constraints.candidates:
+        return {fw for fw in knowledge.frameworks if fw not in excluded}
+    open_set = requirements.model_copy(
+        update={"constraints": requirements.constraints.model_copy(update={"candidates": []})}
+    )
+    blocked = _exclusions(open_set, knowledge, fired)
+    return {fw for fw in knowledge.frameworks if fw not in blocked}
 
 
 def _calibration_caveats(calibration: Calibration) -> dict[str, list[Caveat]]:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -143,9 +143,31 @@ class Claim(_Data):
 
 
 class Prior(_Data):
-    score: float = Field(ge=0, le=5)
+    """A criterion's standing before the questionnaire: a score, or, for a front-end over
+    backends (Keras), the backend's score for these answers moved by `delta`."""
+
+    score: float | None = Field(None, ge=0, le=5)
+    inherit: bool = False
+    delta: float = Field(0.0, ge=-5, le=5)
+    at_most: float | None = Field(None, ge=0, le=5)
+    """an inherited prior never exceeds this (a front-end is maintained no better than itself)"""
     claims: list[str] = Field(min_length=1)
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Prior:
+        if (self.score is None) == (not self.inherit):
+            raise ValueError("a prior has either a score or inherit = true")
+        if (self.delta or self.at_most is not None) and not self.inherit:
+            raise ValueError("delta and at_most only apply to an inherited prior")
+        return self
+
+    def base(self, inherited: float | None) -> float:
+        """The prior's value, given the backend's score where it inherits."""
+        if self.score is not None:
+            return self.score
+        ceiling = 5.0 if self.at_most is None else self.at_most
+        return max(0.0, min(ceiling, (inherited or 0.0) + self.delta))
 
 
 class StandingCaveat(_Data):
@@ -194,6 +216,11 @@ class FrameworkProfile(_Data):
         default_factory=list, description="words in its own documentation's web addresses"
     )
     probe: ProbeSpec | None = None
+    kind: Literal["framework", "frontend"] = "framework"
+    backends: list[str] = Field(
+        default_factory=list,
+        description="for a front-end: the frameworks it runs on, each scored as an option",
+    )
     lifecycle: Lifecycle
     lifecycle_note: str
     lifecycle_claims: list[str] = Field(min_length=1)
@@ -210,6 +237,11 @@ class FrameworkProfile(_Data):
         missing = [c.value for c in CRITERIA if c not in self.priors]
         if missing:
             raise ValueError(f"priors missing for: {', '.join(missing)}")
+        if (self.kind == "frontend") != bool(self.backends):
+            raise ValueError("a frontend names its backends, and only a frontend has backends")
+        inheriting = [c.value for c, p in self.priors.items() if p.inherit]
+        if inheriting and self.kind != "frontend":
+            raise ValueError(f"only a frontend inherits priors ({', '.join(inheriting)})")
         return self
 
     @property
@@ -242,6 +274,8 @@ class Effect(_Data):
     """
 
     framework: str | None = None
+    backend: str | None = None
+    """for a front-end's effect: only when it runs on this backend"""
     criterion: Criterion | None = None
     delta: float | None = Field(None, ge=-5, le=5)
     level: float | None = Field(None, ge=0, le=5)
@@ -463,7 +497,11 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     seen_rules: set[str] = set()
     for name, raw_rule in _items(tables.get("rules", {}), "rule"):
         for raw in _expand_per_framework(raw_rule, registry.ids):
-            rule = _parse(Rule, name, "rule", _expand_quantifiers(raw, registry.ids))
+            try:
+                expanded = _expand_quantifiers(raw, registry)
+            except KnowledgeError as error:
+                raise KnowledgeError(f"{name}: rule '{raw.get('id')}': {error}") from None
+            rule = _parse(Rule, name, "rule", expanded)
             if rule.id in seen_rules:
                 raise KnowledgeError(f"{name}: rule '{rule.id}' is defined twice")
             seen_rules.add(rule.id)
@@ -471,6 +509,15 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
             _check_frameworks(
                 name, f"rule '{rule.id}'", (e.framework for e in rule.effects), registry
             )
+            for effect in rule.effects:
+                if effect.backend is not None and (
+                    effect.framework not in frameworks
+                    or effect.backend not in frameworks[effect.framework].backends
+                ):
+                    raise KnowledgeError(
+                        f"{name}: rule '{rule.id}': backend '{effect.backend}' is not a backend "
+                        f"of '{effect.framework}'"
+                    )
             try:
                 applies = compile_condition(rule.when, registry)
             except ConditionError as error:
@@ -480,7 +527,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     steps: list[CompiledStep] = []
     step_files: dict[str, str] = {}
     for name, raw in _items(tables.get("next_steps", {}), "step"):
-        step = _parse(NextStep, name, "step", _expand_quantifiers(raw, registry.ids))
+        step = _parse(NextStep, name, "step", _expand_quantifiers(raw, registry))
         if step.id in step_files:
             raise KnowledgeError(
                 f"{name}: step '{step.id}' is defined twice (also in {step_files[step.id]})"
@@ -505,7 +552,9 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     name, table = calibration_tables[0]
     unknown = set(table) - {"calibration"}
     if unknown:
-        raise KnowledgeError(f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [calibration]")
+        raise KnowledgeError(
+            f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [calibration]"
+        )
     try:
         calibration = CalibrationPolicy.model_validate(table.get("calibration", {}))
     except ValidationError as error:
@@ -560,24 +609,31 @@ def _registry(
                     f"{name}: framework '{entry.id}': name '{alias}' already means '{owner}'"
                 )
         for codebase in entry.codebases:
-            owner = names.setdefault(f"codebase:{codebase}", entry.id)
-            if owner != entry.id or codebase == NO_CODEBASE:
+            if codebase == NO_CODEBASE:
+                raise KnowledgeError(f"{name}: framework '{entry.id}': codebase 'none' is reserved")
+    by_id = {p.id: p for _, p in profiles}
+    for name, profile in profiles:
+        for backend in profile.backends:
+            if backend not in by_id or by_id[backend].kind != "framework":
                 raise KnowledgeError(
-                    f"{name}: framework '{entry.id}': codebase '{codebase}' is taken"
+                    f"{name}: framework '{profile.id}': backend '{backend}' is not a declared "
+                    "framework"
                 )
     registry = Registry([p.entry() for _, p in profiles])
-    return {p.id: p for _, p in profiles}, registry, profiles
+    return by_id, registry, profiles
 
 
 QUANTIFIERS = {"every_framework": "all", "any_framework": "any"}
 
 
-def _expand_quantifiers(data: Any, frameworks: Sequence[str]) -> Any:
-    """`{every_framework = COND}` (or any_framework) in a condition stands for COND with
-    {framework} replaced by each registered framework, joined by all (any): conditions over the
-    whole candidate set stay true as frameworks are added."""
+def _expand_quantifiers(data: Any, registry: Registry) -> Any:
+    """Registry-dependent condition forms, expanded before validation:
+    `{every_framework = COND}` (or any_framework) is COND with {framework} replaced by each
+    registered framework, joined by all (any), so conditions over the whole candidate set stay
+    true as frameworks are added; `{codebase_of = ID}` holds when the existing codebase runs on
+    that framework as it is (one of its registry codebases)."""
     if isinstance(data, list):
-        return [_expand_quantifiers(v, frameworks) for v in data]
+        return [_expand_quantifiers(v, registry) for v in data]
     if not isinstance(data, dict):
         return data
     if len(data) == 1:
@@ -585,11 +641,15 @@ def _expand_quantifiers(data: Any, frameworks: Sequence[str]) -> Any:
         if key in QUANTIFIERS:
             return {
                 QUANTIFIERS[key]: [
-                    _expand_quantifiers(substitute(body, FRAMEWORK_PLACEHOLDER, fw), frameworks)
-                    for fw in frameworks
+                    _expand_quantifiers(substitute(body, FRAMEWORK_PLACEHOLDER, fw), registry)
+                    for fw in registry
                 ]
             }
-    return {k: _expand_quantifiers(v, frameworks) for k, v in data.items()}
+        if key == "codebase_of" and isinstance(body, str):
+            if body not in registry:
+                raise KnowledgeError(f"codebase_of names unknown framework '{body}'")
+            return {"field": "team.existing_codebase", "in": list(registry[body].codebases)}
+    return {k: _expand_quantifiers(v, registry) for k, v in data.items()}
 
 
 def _corrections(claims: Mapping[str, Claim]) -> dict[str, tuple[str, ...]]:

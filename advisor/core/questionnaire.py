@@ -213,7 +213,7 @@ class Team(Section):
     @field_validator("experience")
     @classmethod
     def _none_is_left_out(cls, experience: dict[str, Experience]) -> dict[str, Experience]:
-        """"none" and a framework left out mean the same, so they compare (and dump) the same."""
+        """ "none" and a framework left out mean the same, so they compare (and dump) the same."""
         return {fw: level for fw, level in experience.items() if level is not Experience.NONE}
 
     def experience_with(self, framework: str) -> Experience:

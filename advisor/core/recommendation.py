@@ -83,10 +83,19 @@ class Reason(_Out):
     claims: list[ClaimEvidence]
 
 
+class BackendOption(_Out):
+    """A front-end (Keras 3) scored on one of its backends."""
+
+    backend: str
+    name: str = Field(description="the front-end's name with the backend's")
+    score: float = Field(ge=0, le=100)
+    criteria: list[CriterionScore]
+
+
 class RankedFramework(_Out):
     rank: int
     framework: str
-    name: str
+    name: str = Field(description="display name; a front-end's names its best backend")
     version: str
     lifecycle: str
     score: float = Field(ge=0, le=100)
@@ -94,6 +103,13 @@ class RankedFramework(_Out):
     evidence: list[RuleEvidence]
     caveats: list[Caveat]
     reasons: list[Reason] = Field(default_factory=list)
+    backend: str | None = Field(
+        None, description="for a front-end over backends: the backend it is recommended on"
+    )
+    options: list[BackendOption] = Field(
+        default_factory=list,
+        description="for a front-end: every usable backend with its score, best first",
+    )
 
 
 class Exclusion(_Out):

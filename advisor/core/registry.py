@@ -34,17 +34,18 @@ class Entry(NamedTuple):
 class Registry:
     """An ordered, immutable set of frameworks with their aliases and codebase names."""
 
-    __slots__ = ("__weakref__", "_by_name", "_codebase_owner", "_entries")
+    __slots__ = ("__weakref__", "_by_name", "_codebase_owners", "_entries")
 
     def __init__(self, entries: Sequence[Entry]) -> None:
         self._entries = {e.id: e for e in entries}
         self._by_name: dict[str, str] = {}
-        self._codebase_owner: dict[str, str] = {}
+        self._codebase_owners: dict[str, tuple[str, ...]] = {}
         for entry in entries:
             for name in (entry.id, *entry.aliases):
                 self._by_name[name.lower()] = entry.id
             for codebase in entry.codebases:
-                self._codebase_owner[codebase] = entry.id
+                owners = self._codebase_owners.get(codebase, ())
+                self._codebase_owners[codebase] = (*owners, entry.id)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._entries)
@@ -69,11 +70,12 @@ class Registry:
     @property
     def codebases(self) -> tuple[str, ...]:
         """Every value `team.existing_codebase` accepts, "none" first."""
-        return (NO_CODEBASE, *self._codebase_owner)
+        return (NO_CODEBASE, *self._codebase_owners)
 
-    def codebase_owner(self, codebase: str) -> str | None:
-        """The framework a codebase is written for (None for "none" or unknown)."""
-        return self._codebase_owner.get(codebase)
+    def codebase_owners(self, codebase: str) -> tuple[str, ...]:
+        """The frameworks that run a codebase as it is (tf.keras code: TensorFlow and Keras);
+        empty for "none" or an unknown name."""
+        return self._codebase_owners.get(codebase, ())
 
     def name(self, framework: str) -> str:
         entry = self._entries.get(framework)

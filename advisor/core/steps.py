@@ -90,12 +90,23 @@ def next_steps(
     if chosen is None:
         return NextStepsReport(framework=None, name=None, steps=[])
     requirements = recommendation.requirements
+    entry = next((e for e in recommendation.ranking if e.framework == chosen), None)
+    backend = entry.backend if entry is not None else None
+
+    def fill(text: str) -> str:
+        """A front-end's steps name the backend it is recommended on: {backend} is the
+        backend's package (also its KERAS_BACKEND value), {backend_name} its display name."""
+        if backend is None:
+            return text
+        named = kb.frameworks[backend]
+        return text.replace("{backend}", named.pypi).replace("{backend_name}", named.name)
+
     steps = [
         Step(
             id=compiled.step.id,
-            title=compiled.step.title,
-            detail=compiled.step.detail,
-            command=compiled.step.command,
+            title=fill(compiled.step.title),
+            detail=fill(compiled.step.detail),
+            command=fill(compiled.step.command) if compiled.step.command else None,
             sources=[claim_evidence(kb.claims[c], kb) for c in compiled.step.claims],
         )
         for compiled in kb.next_steps
@@ -103,5 +114,8 @@ def next_steps(
     ]
     profile = kb.frameworks[chosen]
     return NextStepsReport(
-        framework=chosen, name=profile.name, steps=steps, doc_domains=profile.doc_domains
+        framework=chosen,
+        name=entry.name if entry is not None else profile.name,
+        steps=steps,
+        doc_domains=profile.doc_domains,
     )

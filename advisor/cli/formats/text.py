@@ -8,9 +8,15 @@ from advisor.core.recommendation import Recommendation
 
 def _table(rec: Recommendation) -> list[str]:
     criteria = [c.criterion for c in rec.ranking[0].criteria] if rec.ranking else []
-    head = f" #  {'Framework':<13}{'Score':>6}  " + " ".join(f"{SHORT[c]:>4}" for c in criteria)
+    names = [e.name for e in rec.ranking] + [
+        f"  or {o.name}" for e in rec.ranking for o in e.options
+    ]
+    width = max([13, *(len(name) + 1 for name in names)])
+    head = f" #  {'Framework':<{width}}{'Score':>6}  " + " ".join(
+        f"{SHORT[c]:>4}" for c in criteria
+    )
     weights = (
-        f"    {'weight':<13}{'':>6}  "
+        f"    {'weight':<{width}}{'':>6}  "
         + " ".join(f"{c.weight:>4.1f}" for c in rec.ranking[0].criteria)
         if rec.ranking
         else ""
@@ -18,7 +24,10 @@ def _table(rec: Recommendation) -> list[str]:
     lines = [head, weights]
     for entry in rec.ranking:
         scores = " ".join(f"{c.score:>4.1f}" for c in entry.criteria)
-        lines.append(f" {entry.rank}  {entry.name:<13}{entry.score:>6.1f}  {scores}")
+        lines.append(f" {entry.rank}  {entry.name:<{width}}{entry.score:>6.1f}  {scores}")
+        for option in entry.options[1:]:
+            others = " ".join(f"{c.score:>4.1f}" for c in option.criteria)
+            lines.append(f"    {'  or ' + option.name:<{width}}{option.score:>6.1f}  {others}")
     return lines
 
 
