@@ -38,8 +38,15 @@ def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
     entry = next(e for e in rec.ranking if e.framework == framework)
     head = f"{entry.name} {entry.version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
     out.append(f"# {head}" if markdown else head)
+    if entry.options:
+        out.append(
+            f"{bullet}scored on each backend it runs on: "
+            + ", ".join(f"{o.name} {o.score:.1f}" for o in entry.options)
+            + "; priors marked 'from the backend' start from that backend's score for your answers"
+        )
     out.append("")
     rules = {ev.rule: ev for ev in entry.evidence}
+    profile = kb.frameworks.get(framework)
     for c in entry.criteria:
         title = (
             f"{LABELS[c.criterion]}: {c.score:.2f}/5 x weight {c.weight:.2f} = "
@@ -47,6 +54,10 @@ def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
         )
         out.append(f"## {title}" if markdown else title)
         base = f"prior {c.prior:.2f}"
+        prior = profile.priors.get(c.criterion) if profile else None
+        if prior is not None and prior.inherit and entry.backend:
+            moved = f", {prior.delta:+.2f} for Keras" if prior.delta else ""
+            base += f" (from the backend, {kb.frameworks[entry.backend].name}{moved})"
         if c.calibrated is not None:
             base += f", calibrated by measurements to {c.calibrated:.2f}"
         out.append(f"{bullet}{base}")
