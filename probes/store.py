@@ -6,7 +6,15 @@ two probe runs write at once (WAL journal plus a busy timeout). The recommend pa
 on every run, so this module imports only the standard library and the record model.
 
 Rows keep the whole record as JSON next to the columns needed to query it; the key of a figure is
-(framework, probe, params) and `latest()` returns the newest record per key.
+(framework, probe, params) and `latest()` returns the newest record per key. A `latest` table,
+kept by a trigger on every insert (whichever advisor version inserts), holds the newest row per
+key, so reading the newest figures costs the same however long the history grows; at most
+MAX_LATEST keys are read, newest first.
+
+Imports are validated whole before anything is stored (each record against the limits of
+`probes.records`, every problem listed with its record and field), are at most MAX_IMPORT_BYTES,
+and more than MAX_IMPORT_RECORDS records need `force` (`advisor probe --import FILE --force`).
+A stored row that no longer passes validation (written by an older advisor) is skipped.
 """
 
 from __future__ import annotations
@@ -29,6 +37,12 @@ SCHEMA_VERSION = 1
 STORE_ENV = "ADVISOR_STORE"
 STORE_NAME = "probes.sqlite3"
 BUSY_TIMEOUT_MS = 30_000
+MAX_LATEST = 2_000
+"""keys `latest()` returns at most (a quick run of all frameworks makes ~50)"""
+MAX_IMPORT_RECORDS = 10_000
+MAX_IMPORT_BYTES = 256 * 1024 * 1024
+IMPORT_BATCH = 500
+MAX_LISTED_PROBLEMS = 10
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -46,6 +60,41 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_by_key
     ON records (machine_id, framework, probe, params_key, measured_at);
+"""
+
+# The newest row per key, kept by the database itself: an older advisor's inserts update it too.
+# A row dated more than an hour ahead of the clock never becomes the newest (it would hide every
+# later figure); the advisor refuses such records anyway.
+_LATEST = """
+CREATE TABLE IF NOT EXISTS latest (
+    machine_id TEXT NOT NULL,
+    framework TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    params_key TEXT NOT NULL,
+    measured_at TEXT NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (machine_id, framework, probe, params_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS latest_by_time ON latest (machine_id, measured_at);
+CREATE TRIGGER IF NOT EXISTS records_latest AFTER INSERT ON records
+WHEN NEW.measured_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', '+1 hour')
+BEGIN
+    INSERT INTO latest (machine_id, framework, probe, params_key, measured_at, record_id)
+    VALUES (NEW.machine_id, NEW.framework, NEW.probe, NEW.params_key, NEW.measured_at, NEW.id)
+    ON CONFLICT (machine_id, framework, probe, params_key) DO UPDATE SET
+        measured_at = excluded.measured_at, record_id = excluded.record_id
+    WHERE excluded.measured_at > latest.measured_at
+        OR (excluded.measured_at = latest.measured_at AND excluded.record_id > latest.record_id);
+END;
+"""
+_FILL_LATEST = """
+INSERT OR REPLACE INTO latest (machine_id, framework, probe, params_key, measured_at, record_id)
+SELECT machine_id, framework, probe, params_key, measured_at, id FROM (
+    SELECT id, machine_id, framework, probe, params_key, measured_at, ROW_NUMBER() OVER (
+        PARTITION BY machine_id, framework, probe, params_key
+        ORDER BY measured_at DESC, id DESC) AS newest
+    FROM records WHERE measured_at <= strftime('%Y-%m-%dT%H:%M:%S', 'now', '+1 hour'))
+WHERE newest = 1
 """
 
 
@@ -76,9 +125,12 @@ def _utc_text(moment: datetime) -> str:
 class Store:
     """An open probe store; use `open_store` to get one."""
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, indexed: bool = True) -> None:
         self.path = path
         self._db = connection
+        self._indexed = indexed
+        self.skipped = 0
+        """stored rows that did not pass validation on the last read (and were left out)"""
 
     def close(self) -> None:
         self._db.close()
@@ -96,16 +148,20 @@ class Store:
         except sqlite3.DatabaseError as error:
             raise StoreError(_explain(self.path, doing, error)) from None
 
-    def add(self, records: Iterable[ProbeRecord]) -> int:
-        """Store records, each in its own transaction; returns how many were new.
+    def add(self, records: Iterable[ProbeRecord], batch: int = 1) -> int:
+        """Store records, `batch` per transaction (default each in its own, so a crash keeps
+        what came before); returns how many were new.
 
         A record whose (run_id, framework, probe, params) is already stored is skipped, which
         makes importing the same export twice harmless.
         """
         added = 0
-        with self._guard("writing to"):
-            for record in records:
-                with self._db:  # one transaction per record: a crash keeps what came before
+        pending: list[ProbeRecord] = []
+
+        def flush() -> None:
+            nonlocal added
+            with self._db:
+                for record in pending:
                     cursor = self._db.execute(
                         "INSERT OR IGNORE INTO records (run_id, framework, probe, params_key,"
                         " status, machine_id, measured_at, record) VALUES (?,?,?,?,?,?,?,?)",
@@ -121,20 +177,27 @@ class Store:
                         ),
                     )
                     added += cursor.rowcount
+            pending.clear()
+
+        with self._guard("writing to"):
+            for record in records:
+                pending.append(record)
+                if len(pending) >= max(1, batch):
+                    flush()
+            if pending:
+                flush()
         return added
 
     def _select(self, sql: str, args: tuple[Any, ...] = ()) -> list[ProbeRecord]:
         with self._guard("reading"):
             rows = self._db.execute(sql, args).fetchall()
         records = []
-        for row_id, text in rows:
+        self.skipped = 0
+        for _row_id, text in rows:
             try:
                 records.append(ProbeRecord.model_validate_json(text))
-            except ValidationError as error:
-                raise StoreError(
-                    f"{self.path}: record {row_id} is not a valid probe record "
-                    f"({error.errors()[0]['msg']}); export what you need and start a new store"
-                ) from None
+            except (ValidationError, ValueError, RecursionError):
+                self.skipped += 1  # e.g. a figure of 0 an older advisor stored as ok
         return records
 
     def all(self) -> list[ProbeRecord]:
@@ -142,19 +205,32 @@ class Store:
         return self._select("SELECT id, record FROM records ORDER BY measured_at, id")
 
     def latest(self, machine_id: str | None = None) -> list[ProbeRecord]:
-        """The newest record per (framework, probe, params), for one machine if given.
+        """The newest record per (framework, probe, params), for one machine if given; at most
+        MAX_LATEST keys, the most recently measured ones.
 
         Newest wins whatever its status: if the last run of a probe failed, that is the news.
         """
         where, args = ("", ()) if machine_id is None else ("WHERE machine_id = ?", (machine_id,))
-        sql = f"""
-            SELECT id, record FROM (
-                SELECT id, record, framework, probe, params_key, ROW_NUMBER() OVER (
-                    PARTITION BY machine_id, framework, probe, params_key
-                    ORDER BY measured_at DESC, id DESC) AS newest
-                FROM records {where})
-            WHERE newest = 1 ORDER BY framework, probe, params_key, id"""
-        return self._select(sql, args)
+        if self._indexed:
+            sql = f"""
+                SELECT id, record FROM (
+                    SELECT r.id AS id, r.record AS record, l.framework AS framework,
+                        l.probe AS probe, l.params_key AS params_key
+                    FROM (SELECT * FROM latest {where} ORDER BY measured_at DESC LIMIT ?) AS l
+                    JOIN records AS r ON r.id = l.record_id)
+                ORDER BY framework, probe, params_key, id"""
+        else:  # a store this process may not write to, made before the latest table existed
+            sql = f"""
+                SELECT id, record FROM (
+                    SELECT id, record, framework, probe, params_key, measured_at, ROW_NUMBER()
+                        OVER (PARTITION BY machine_id, framework, probe, params_key
+                        ORDER BY measured_at DESC, id DESC) AS newest
+                    FROM records {where})
+                WHERE newest = 1 ORDER BY measured_at DESC LIMIT ?"""
+        records = self._select(sql, (*args, MAX_LATEST))
+        if not self._indexed:
+            records.sort(key=lambda r: (r.framework, r.probe, params_key(r.params)))
+        return records
 
     def count(self) -> int:
         with self._guard("reading"):
@@ -171,31 +247,65 @@ class Store:
             raise StoreError(f"{path}: cannot write export ({error.strerror or error})") from None
         return len(records)
 
-    def import_json(self, path: Path) -> int:
+    def import_json(self, path: Path, force: bool = False) -> int:
         """Add the records of an export; returns how many were new (re-importing adds none)."""
-        return self.add(read_records(Path(path)))
+        return self.add(read_records(Path(path), force=force), batch=IMPORT_BATCH)
 
 
-def read_records(path: Path) -> list[ProbeRecord]:
-    """Records from an export file, all validated before any is stored."""
+def read_records(path: Path, force: bool = False) -> list[ProbeRecord]:
+    """Records from an export file, all validated before any is stored.
+
+    Every invalid record is named with its field (the first MAX_LISTED_PROBLEMS, then a count);
+    more than MAX_IMPORT_RECORDS records need `force`.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        size = path.stat().st_size
+        if size > MAX_IMPORT_BYTES:
+            raise StoreError(
+                f"{path}: {size:,} bytes; an import file is at most {MAX_IMPORT_BYTES >> 20} MiB"
+            )
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as error:
         raise StoreError(f"{path}: cannot read import file ({error.strerror or error})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except RecursionError:
+        raise StoreError(
+            f"{path}: not a JSON export of probe records (nested too deeply)"
+        ) from None
+    except (UnicodeDecodeError, ValueError) as error:  # json.JSONDecodeError, huge integers
         raise StoreError(f"{path}: not a JSON export of probe records ({error})") from None
     if not isinstance(data, list):
         raise StoreError(f"{path}: expected a JSON list of probe records")
+    if len(data) > MAX_IMPORT_RECORDS and not force:
+        raise StoreError(
+            f"{path}: {len(data):,} records, more than the {MAX_IMPORT_RECORDS:,} an import takes "
+            "without --force (a run of every probe makes about 50)"
+        )
     records = []
+    problems: list[str] = []
+    bad = 0
     for index, item in enumerate(data):
         try:
             records.append(ProbeRecord.model_validate(item))
         except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise StoreError(
-                f"{path}: record {index} is not a valid probe record ({where}: {first['msg']})"
-            ) from None
+            bad += 1
+            for detail in error.errors():
+                if len(problems) < MAX_LISTED_PROBLEMS:
+                    where = ".".join(str(part) for part in detail["loc"])
+                    field = f" ({where}: " if where else " ("
+                    problems.append(
+                        f"record {index} is not a valid probe record{field}{detail['msg'][:300]})"
+                    )
+        except (RecursionError, ValueError, TypeError) as error:
+            bad += 1
+            if len(problems) < MAX_LISTED_PROBLEMS:
+                problems.append(
+                    f"record {index} is not a valid probe record ({type(error).__name__})"
+                )
+    if problems:
+        raise StoreError(
+            f"{path}: " + "; ".join(problems) + f"; {bad} of {len(data)} record(s) invalid, "
+            "nothing imported"
+        )
     return records
 
 
@@ -225,7 +335,7 @@ def open_store(path: Path, create: bool = True) -> Store:
         if not create:
             raise StoreError(f"{path}: no probe store here; run `advisor probe` to make one")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             raise StoreError(f"{path}: cannot create its folder ({error.strerror})") from None
     elif path.is_dir():
@@ -235,17 +345,19 @@ def open_store(path: Path, create: bool = True) -> Store:
     except sqlite3.Error as error:
         raise StoreError(_explain(path, "opening", error)) from None
     try:
-        _prepare(path, connection)
+        indexed = _prepare(path, connection)
     except StoreError:
         connection.close()
         raise
     except sqlite3.DatabaseError as error:
         connection.close()
         raise StoreError(_explain(path, "opening", error)) from None
-    return Store(path, connection)
+    return Store(path, connection, indexed)
 
 
-def _prepare(path: Path, db: sqlite3.Connection) -> None:
+def _prepare(path: Path, db: sqlite3.Connection) -> bool:
+    """Check and if needed create or update the schema; False: the latest-row index is
+    missing and cannot be made (a read-only store)."""
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
@@ -254,7 +366,7 @@ def _prepare(path: Path, db: sqlite3.Connection) -> None:
             f"({SCHEMA_VERSION}); upgrade advisor, or pass --store PATH to use another store"
         )
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if version == 0 and tables - {"meta", "records"}:
+    if version == 0 and tables - {"meta", "records", "latest"}:
         raise StoreError(
             f"{path}: an SQLite file, but not a probe store (tables: {', '.join(sorted(tables))});"
             " pass --store PATH to use another file"
@@ -273,3 +385,13 @@ def _prepare(path: Path, db: sqlite3.Connection) -> None:
                 (_utc_text(datetime.now(timezone.utc)),),
             )
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    triggers = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    if "latest" not in tables or "records_latest" not in triggers:
+        try:
+            with db:
+                db.executescript("BEGIN IMMEDIATE;" + _LATEST + _FILL_LATEST + ";")
+        except sqlite3.OperationalError as error:
+            if "readonly" in str(error) or "read-only" in str(error):
+                return False  # read as before, without the index
+            raise
+    return True

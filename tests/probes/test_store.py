@@ -123,7 +123,7 @@ path, tag, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open_store(path) as store:
     print("ready", flush=True)
     for i in range(count):
-        store.add([ProbeRecord(framework="pytorch", probe=f"p{i}", status="ok", value=float(i),
+        store.add([ProbeRecord(framework="pytorch", probe=f"p{i}", status="ok", value=float(i + 1),
                                measured_at=datetime.now(timezone.utc), run_id=tag,
                                machine_id="m")])
         print(i, flush=True)
