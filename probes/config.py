@@ -2,9 +2,17 @@
 
 MXNet 1.9.1 cannot share an environment with current TensorFlow (it needs numpy < 1.24), so each
 framework may run in its own Python. Sources, highest first: the CLI's `--python FRAMEWORK=PATH`,
-the environment variable `ADVISOR_PYTHON_<FRAMEWORK>`, the config file (`$ADVISOR_CONFIG`, else the
-first `advisor.toml` in the working directory or a parent), and finally the interpreter running the
-advisor. Every resolved path remembers where it was set, so a missing one can say who to blame.
+the environment variable `ADVISOR_PYTHON_<FRAMEWORK>`, the config file, and finally the
+interpreter running the advisor. Every resolved path remembers where it was set, so a missing one
+can say who to blame.
+
+The config file names programs that `advisor probe` runs, so it is read from trusted places only
+(`find_config`): `--config PATH`, else `$ADVISOR_CONFIG`, else the project's own `advisor.toml`
+(beside the `probes` package, i.e. the checkout's), else the user's config folder
+(`$XDG_CONFIG_HOME/advisor/advisor.toml`, default `~/.config/advisor/advisor.toml`). The working
+directory and its parents are never searched: a file in a shared parent folder has no effect. A
+file that belongs to another user (root excepted) or that every user may write to is refused
+with a one-line ConfigError.
 
 Relative paths in the config file are relative to the file's directory (a committed
 `advisor.toml` can point at `.venv-mxnet/bin/python` wherever the clone lives); relative paths on
@@ -15,6 +23,7 @@ expects.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +32,9 @@ from typing import Any
 
 CONFIG_NAME = "advisor.toml"
 CONFIG_ENV = "ADVISOR_CONFIG"
+MAX_CONFIG_BYTES = 1 << 20
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""the folder holding the `probes` package: a checkout's root, whose advisor.toml is the project's"""
 PYTHON_ENV_PREFIX = "ADVISOR_PYTHON_"
 FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "mxnet")
 MAX_DEFAULT_THREADS = 8
@@ -52,6 +64,8 @@ class ProbeConfig:
     interpreters: Mapping[str, Interpreter] = field(default_factory=dict)
     threads: int | None = None
     timeout_s: float | None = None
+    ui_probe_runs: bool = True
+    """`[ui] probe_runs`: whether the web page may start probe runs (`advisor ui`)"""
 
 
 def default_threads() -> int:
@@ -68,17 +82,69 @@ def default_threads() -> int:
     return max(1, min(available, MAX_DEFAULT_THREADS))
 
 
-def find_config(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Path | None:
-    """$ADVISOR_CONFIG if set, else the first advisor.toml in `cwd` or one of its parents."""
+def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's own config file: $XDG_CONFIG_HOME/advisor/advisor.toml (%APPDATA% on Windows)."""
     env = os.environ if environ is None else environ
+    if sys.platform == "win32":
+        base = Path(env.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    else:
+        base = Path(env.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "advisor" / CONFIG_NAME
+
+
+def find_config(
+    project: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    explicit: str | Path | None = None,
+) -> Path | None:
+    """The config file to use, from trusted places only (see the module docstring): `explicit`
+    (--config), else $ADVISOR_CONFIG, else `project`/advisor.toml (default: this checkout's),
+    else the user's config file; None when there is none. Never the working directory's parents.
+    """
+    env = os.environ if environ is None else environ
+    if explicit:
+        return Path(explicit).expanduser()
     if env.get(CONFIG_ENV):
-        return Path(env[CONFIG_ENV])
-    start = (cwd or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / CONFIG_NAME
+        return Path(env[CONFIG_ENV]).expanduser()
+    for candidate in ((project or PROJECT_ROOT) / CONFIG_NAME, user_config_path(env)):
         if candidate.is_file():
             return candidate
     return None
+
+
+def check_trusted(path: Path) -> None:
+    """Refuse a config file that another user owns or that anyone may write to (ConfigError)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file ({error.strerror or error})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: not a regular file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {info.st_size} bytes; a config file is at most 1 MiB")
+    if os.name != "posix":
+        return
+    if info.st_uid not in (os.geteuid(), 0):
+        raise ConfigError(
+            f"{path}: owned by {_user_name(info.st_uid)}, not by you: refusing to let it choose "
+            "the programs `advisor probe` runs (use a config file of your own: --config PATH)"
+        )
+    if info.st_mode & 0o002:
+        raise ConfigError(
+            f"{path}: every user may write to it: refusing to let it choose the programs "
+            f"`advisor probe` runs (chmod o-w {path})"
+        )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -103,6 +169,7 @@ def load_config(path: Path | None) -> ProbeConfig:
     """Parse the `[probes]` table of a config file; None or an absent table gives the defaults."""
     if path is None:
         return ProbeConfig()
+    check_trusted(path)
     data = _read_toml(path)
     probes = data.get("probes", {})
     if not isinstance(probes, dict):
@@ -137,11 +204,21 @@ def load_config(path: Path | None) -> ProbeConfig:
         not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
     ):
         raise ConfigError(f"{path}: [probes] timeout must be a positive number of seconds")
+    ui = data.get("ui", {})
+    if not isinstance(ui, dict):
+        raise ConfigError(f"{path}: [ui] must be a table")
+    unknown = sorted(set(ui) - {"probe_runs"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) in [ui]: {', '.join(unknown)}")
+    probe_runs = ui.get("probe_runs", True)
+    if not isinstance(probe_runs, bool):
+        raise ConfigError(f"{path}: [ui] probe_runs must be true or false")
     return ProbeConfig(
         path=path,
         interpreters=interpreters,
         threads=threads,
         timeout_s=float(timeout) if timeout is not None else None,
+        ui_probe_runs=probe_runs,
     )
 
 

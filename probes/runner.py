@@ -17,6 +17,17 @@ Faults and what they become (each a ProbeRecord, handed to `on_record` the momen
 
 Records about a framework as a whole (missing, a worker that never said hello) use the probe
 name `FRAMEWORK_PROBE` ("*").
+
+Limits: a worker's stdout is read in lines of at most 1 MiB and 32 MiB in all (beyond either, the
+line is a protocol error or the worker is killed and its probe is "failed"); stderr keeps a short
+tail; a framework's run problems keep the first few lines and a count. The hello is awaited as
+long as a probe result (`--timeout`). Each worker is in its own process group with a parent-death
+signal (`probes.processes`), so no worker outlives the run, however the advisor ends.
+
+One run at a time per store: `run_probes` holds an exclusive lock (`RunLock`, flock on the store
+path + ".lock") for the whole run; a second run waits up to `lock_wait_s`, then RunLockError. A
+process started with $ADVISOR_PROBE_RUNS set to "disabled: <why>" may not probe at all (the UI
+launcher sets it when probe runs from the page are switched off).
 """
 
 from __future__ import annotations
@@ -42,6 +53,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from probes.config import DEFAULT_TIMEOUT_S, Interpreter, default_threads
+from probes.processes import Guard, kill_group, popen_options
 from probes.records import ProbeRecord, ProbeStatus, Spread
 
 PROTOCOL = 1
@@ -52,6 +64,12 @@ MISSING_EXIT_CODE = 3
 STDERR_TAIL_CHARS = 600
 DONE_GRACE_S = 10.0
 PROTOCOL_EXCERPT_CHARS = 200
+MAX_LINE_BYTES = 1 << 20
+MAX_OUTPUT_BYTES = 32 << 20
+STDERR_LINE_CHARS = 2000
+MAX_RUN_PROBLEMS = 8
+MAX_PROBLEM_CHARS = 1000
+RUNS_ENV = "ADVISOR_PROBE_RUNS"
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -69,8 +87,8 @@ class RunOptions:
     device: str = "cpu"
     threads: int = field(default_factory=default_threads)
     timeout_s: float = DEFAULT_TIMEOUT_S
-    startup_timeout_s: float = 300.0
-    """Time allowed until the worker's hello (framework import; cold disks make it slow)."""
+    startup_timeout_s: float | None = None
+    """Time allowed until the worker's hello (the framework's import); None: `timeout_s`."""
     seed: int = 0
     probes: tuple[str, ...] = ()
     """Only these probes; empty runs the whole suite."""
@@ -111,6 +129,89 @@ Event = FrameworkStarted | WorkerReady | ProbeStarted | RecordMade
 
 class ProtocolError(ValueError):
     pass
+
+
+class RunLockError(RuntimeError):
+    """Another probe run holds the store's lock (or probe runs are disabled); one line."""
+
+
+class _Oversized(str):
+    """A stdout line longer than MAX_LINE_BYTES (its text is what was kept of it)."""
+
+
+_OVERFLOW = object()
+"""the worker wrote more than MAX_OUTPUT_BYTES to stdout: reading stopped"""
+
+
+def lock_path_for(store: Path) -> Path:
+    """The lock file of a probe store: beside it, named after it."""
+    return store.with_name(store.name + ".lock")
+
+
+class RunLock:
+    """An exclusive flock on a store's lock file, held for a whole probe run.
+
+    The holder writes its pid and start time into the file, so a refused run can say who holds
+    it. flock is released by the kernel when the holder dies, so a killed run never leaves a
+    stale lock. Off POSIX (no fcntl) it locks nothing.
+    """
+
+    def __init__(self, path: Path, wait_s: float = 0.0) -> None:
+        self.path = path
+        self.wait_s = max(0.0, wait_s)
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        try:
+            import fcntl
+        except ImportError:
+            return self
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise RunLockError(
+                f"{self.path}: cannot create the probe run lock ({error.strerror or error})"
+            ) from None
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    holder = self._holder(fd)
+                    os.close(fd)
+                    waited = f" after waiting {self.wait_s:g} s" if self.wait_s else ""
+                    raise RunLockError(
+                        f"another probe run is using this store{holder}{waited}: one run at a "
+                        "time, or the figures of both are distorted; wait for it to finish (or "
+                        f"pass --wait SECONDS) [lock: {self.path}]"
+                    ) from None
+                time.sleep(0.05)
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {stamp}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            text = os.pread(fd, 200, 0).decode("utf-8", "replace").split()
+        except OSError:
+            return ""
+        if len(text) >= 2 and text[0].isdigit():
+            return f" (pid {text[0]}, since {' '.join(text[1:])})"
+        return ""
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing releases the flock
+            self._fd = None
 
 
 def parse_message(line: str) -> dict[str, Any]:
@@ -188,36 +289,31 @@ def describe_exit(code: int) -> str:
     return f"worker exited with code {code}"
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-        if os.name == "posix":
-            os.killpg(process.pid, signal.SIGKILL)
-        else:
-            process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=10)
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    kill_group(process)
 
 
 class _Worker:
-    """One worker process with its stdout lines in a queue and its stderr tail kept."""
+    """One worker process with its stdout lines in a queue and its stderr tail kept.
+
+    Both pipes are read as bytes in bounded pieces: a line longer than MAX_LINE_BYTES arrives as
+    an `_Oversized` excerpt, and after MAX_OUTPUT_BYTES of stdout in all reading stops and
+    `_OVERFLOW` is queued (the caller kills the worker). stderr keeps the last 200 lines, each
+    cut to STDERR_LINE_CHARS.
+    """
 
     def __init__(self, command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
-        self.process = subprocess.Popen(
+        self.process: subprocess.Popen[bytes] = subprocess.Popen(  # type: ignore[call-overload]
             list(command),
             cwd=cwd,
             env=dict(env),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            bufsize=1,
-            start_new_session=os.name == "posix",
+            **popen_options(),
         )
-        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.guard = Guard(self.process.pid)  # kills the group should this process die
+        self.lines: queue.Queue[str | object | None] = queue.Queue()
         self._stderr: deque[str] = deque(maxlen=200)
         self._threads = [
             threading.Thread(target=self._pump_stdout, daemon=True),
@@ -227,32 +323,60 @@ class _Worker:
             thread.start()
 
     def _pump_stdout(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\r\n"))
+        stream = self.process.stdout
+        assert stream is not None
+        total = 0
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                chunk = stream.readline(MAX_LINE_BYTES + 1)
+                if not chunk:
+                    break
+                total += len(chunk)
+                if len(chunk) > MAX_LINE_BYTES and not chunk.endswith(b"\n"):
+                    excerpt = chunk[:PROTOCOL_EXCERPT_CHARS].decode("utf-8", "replace")
+                    while chunk and not chunk.endswith(b"\n") and total <= MAX_OUTPUT_BYTES:
+                        chunk = stream.readline(MAX_LINE_BYTES + 1)  # the rest of the line
+                        total += len(chunk)
+                    self.lines.put(_Oversized(excerpt))
+                else:
+                    self.lines.put(chunk.decode("utf-8", "replace").rstrip("\r\n"))
+                if total > MAX_OUTPUT_BYTES:
+                    self.lines.put(_OVERFLOW)
+                    return
         self.lines.put(None)
 
     def _pump_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self._stderr.append(line.rstrip("\r\n"))
+        stream = self.process.stderr
+        assert stream is not None
+        with contextlib.suppress(OSError, ValueError):
+            while True:
+                chunk = stream.readline(STDERR_LINE_CHARS * 4)
+                if not chunk:
+                    break
+                text = chunk.decode("utf-8", "replace").rstrip("\r\n")
+                self._stderr.append(text[:STDERR_LINE_CHARS])
 
     def stderr_tail(self) -> str:
         for thread in self._threads[1:]:
             thread.join(timeout=2)
-        text = "\n".join(line for line in self._stderr if line.strip()).strip()
+        text = "\n".join(line for line in list(self._stderr) if line.strip()).strip()
         return text[-STDERR_TAIL_CHARS:]
 
     def finish(self, grace_s: float = 10.0) -> int:
-        """Wait briefly for the exit status after stdout closed; kill if the worker lingers."""
+        """Wait briefly for the exit status after stdout closed; kill if the worker lingers.
+        Whatever the worker started in its group is killed too."""
         try:
-            return self.process.wait(timeout=grace_s)
+            code = self.process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             _kill_group(self.process)
-            return self.process.wait()
+            code = self.process.wait()
+        _kill_group(self.process)
+        self.guard.release()
+        return code
 
     def kill(self) -> None:
         _kill_group(self.process)
+        self.guard.release()
         for thread in self._threads:
             thread.join(timeout=2)
 
@@ -293,6 +417,7 @@ class _FrameworkRun:
         self.finished_names: set[str] = set()
         self.recorded_keys: set[tuple[str, str]] = set()
         self.run_problems: list[str] = []
+        self.dropped_problems = 0
         self.run_status = ProbeStatus.FAILED
         self.current: tuple[str, dict[str, Any]] | None = None
         self.current_failed = False
@@ -322,18 +447,28 @@ class _FrameworkRun:
         if isinstance(hello.get("fingerprint"), dict):
             machine = {**hello["fingerprint"], **machine}
         machine.setdefault("machine_id", self.machine_id)
-        record = ProbeRecord(
-            framework=self.framework,
-            probe=probe,
-            status=status,
-            params=params,
-            versions=versions,
-            machine=machine,
-            machine_id=self.machine_id,
-            measured_at=datetime.now(timezone.utc),
-            run_id=self.run_id,
-            **fields,
-        )
+        common: dict[str, Any] = {
+            "framework": self.framework,
+            "versions": versions,
+            "machine": machine,
+            "machine_id": self.machine_id,
+            "measured_at": datetime.now(timezone.utc),
+            "run_id": self.run_id,
+        }
+        try:
+            record = ProbeRecord(probe=probe, status=status, params=params, **common, **fields)
+        except ValidationError as error:
+            # what the worker sent breaks a record limit (a value out of range, a huge detail):
+            # the probe failed, and the record says which field, without the offending data
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "record"
+            record = ProbeRecord(
+                probe=probe[:200],
+                status=ProbeStatus.FAILED,
+                params=self._params(None),
+                **{**common, "versions": {}, "machine": {"machine_id": self.machine_id}},
+                error=f"the worker's result was rejected ({where}: {first['msg']})"[:2000],
+            )
         if probe != FRAMEWORK_PROBE:
             self.finished_names.add(probe)
         self.progress = True
@@ -416,14 +551,15 @@ class _FrameworkRun:
             self.worker = worker = _Worker(self._command(names), self.options.root, env)
         except OSError as error:
             self.run_status = ProbeStatus.MISSING
-            self.run_problems.append(
+            self._add_problem(
                 f"interpreter cannot be started: {self.interpreter.path} "
                 f"({self.interpreter.source}): {error.strerror or error}"
             )
             return "finished"
         self.progress = False
         self.done = False
-        deadline = time.monotonic() + self.options.startup_timeout_s
+        startup = self.options.startup_timeout_s
+        deadline = time.monotonic() + (startup if startup is not None else self.options.timeout_s)
         while True:
             try:
                 line = worker.lines.get(timeout=max(0.0, deadline - time.monotonic()))
@@ -431,7 +567,14 @@ class _FrameworkRun:
                 return self._stalled(worker)
             if line is None:
                 break
-            if line.strip():
+            if line is _OVERFLOW:
+                return self._overflowed(worker)
+            if isinstance(line, _Oversized):
+                self._protocol_problem(
+                    f"protocol error: a line of more than {MAX_LINE_BYTES} bytes: {line}",
+                    "line too long",
+                )
+            elif isinstance(line, str) and line.strip():
                 self._handle(line)
             # after "done" only the exit is awaited; a worker lingering in teardown is not a fault
             deadline = time.monotonic() + (DONE_GRACE_S if self.done else self.options.timeout_s)
@@ -439,15 +582,40 @@ class _FrameworkRun:
         self.worker = None
         return self._exited(worker, code)
 
+    def _overflowed(self, worker: _Worker) -> Outcome:
+        """More output than any run of probes writes: kill the worker, fail what it had left."""
+        worker.kill()
+        self.worker = None
+        reason = (
+            f"the worker wrote more than {MAX_OUTPUT_BYTES >> 20} MiB to its protocol channel; "
+            "it was killed"
+        )
+        if self.current is not None and not self.current_failed:
+            self._fail_current(reason)
+        self.current = None
+        self._add_problem(reason)
+        self._fail_unstarted(reason)
+        return "finished"
+
+    def _add_problem(self, problem: str) -> None:
+        """Keep a framework's run problems short: the first few, then a count."""
+        if len(self.run_problems) < MAX_RUN_PROBLEMS:
+            self.run_problems.append(problem[:MAX_PROBLEM_CHARS])
+        else:
+            self.dropped_problems += 1
+
+    def _protocol_problem(self, reason: str, problem: str) -> None:
+        if self.current is None:
+            self._add_problem(f"{reason} ({problem})")
+        elif not self.current_failed:
+            self._fail_current(reason)
+
     def _handle(self, line: str) -> None:
         try:
             message = parse_message(line)
-        except ProtocolError as problem:
+        except (ProtocolError, RecursionError) as problem:
             reason = f"protocol error: {line[:PROTOCOL_EXCERPT_CHARS]}"
-            if self.current is None:
-                self.run_problems.append(f"{reason} ({problem})")
-            elif not self.current_failed:
-                self._fail_current(reason)
+            self._protocol_problem(reason, str(problem) or "nested too deeply")
             return
         kind = message["type"]
         if kind == "hello":
@@ -468,7 +636,7 @@ class _FrameworkRun:
         self.hello = dict(message)
         if message.get("error"):
             self.run_status = ProbeStatus.MISSING
-            self.run_problems.append(f"cannot import {self.framework}: {message['error']}")
+            self._add_problem(f"cannot import {self.framework}: {message['error']}")
             return
         listed = message.get("probes")
         if self.expected is None and isinstance(listed, list):
@@ -498,10 +666,12 @@ class _FrameworkRun:
             self.current = None
             return "restart"
         if self.hello is None:
-            reason = f"worker sent no hello within {self.options.startup_timeout_s:g} s"
+            startup = self.options.startup_timeout_s
+            waited = startup if startup is not None else self.options.timeout_s
+            reason = f"worker sent no hello within {waited:g} s"
         else:
             reason = f"worker went silent for {self.options.timeout_s:g} s between probes"
-        self.run_problems.append(reason)
+        self._add_problem(reason)
         if self.progress and self.expected is not None:
             return "restart"
         self._fail_unstarted(reason)
@@ -512,7 +682,7 @@ class _FrameworkRun:
             self.run_status = ProbeStatus.MISSING
             if not self.run_problems:
                 tail = worker.stderr_tail() or describe_exit(code)
-                self.run_problems.append(f"cannot import {self.framework}: {tail}")
+                self._add_problem(f"cannot import {self.framework}: {tail}")
             return "finished"
         if code == 0 and self.done:
             if self.current is not None and not self.current_failed:
@@ -527,9 +697,9 @@ class _FrameworkRun:
         if self.current is not None and not self.current_failed:
             self._fail_current(reason)
             if self.expected is None:
-                self.run_problems.append(f"{why}; the probes after {self.current[0]} did not run")
+                self._add_problem(f"{why}; the probes after {self.current[0]} did not run")
         else:
-            self.run_problems.append(reason)
+            self._add_problem(reason)
         self.current = None
         self._fail_unstarted(why)
         return "finished"
@@ -539,7 +709,7 @@ class _FrameworkRun:
         self._on_event(FrameworkStarted(self.framework, self.interpreter, self.expected))
         if not self.interpreter.exists():
             self.run_status = ProbeStatus.MISSING
-            self.run_problems.append(
+            self._add_problem(
                 f"interpreter not found: {self.interpreter.path} ({self.interpreter.source})"
             )
             self._close()
@@ -548,7 +718,7 @@ class _FrameworkRun:
         try:
             while self._run_worker(names) == "restart":
                 if self.expected is None:
-                    self.run_problems.append(
+                    self._add_problem(
                         "the probe list is unknown, so the probes after the stalled one did not run"
                     )
                     break
@@ -563,7 +733,10 @@ class _FrameworkRun:
 
     def _close(self) -> None:
         if self.run_problems:
-            self._record(FRAMEWORK_PROBE, self.run_status, error="; ".join(self.run_problems))
+            more = f"; and {self.dropped_problems} more" if self.dropped_problems else ""
+            self._record(
+                FRAMEWORK_PROBE, self.run_status, error="; ".join(self.run_problems) + more
+            )
 
 
 def run_probes(
@@ -575,15 +748,21 @@ def run_probes(
     run_id: str | None = None,
     environ: Mapping[str, str] | None = None,
     host: tuple[dict[str, Any], str] | None = None,
+    store: Path | None = None,
+    lock_wait_s: float = 0.0,
 ) -> list[ProbeRecord]:
     """Probe each framework in turn (dict order) and return every record made.
 
     `on_record` sees each record as soon as it is known (the CLI stores it there, so an
-    interruption keeps it); KeyboardInterrupt kills the running worker and propagates.
+    interruption keeps it); KeyboardInterrupt kills the running worker and propagates. The run
+    holds the lock of `store` (default: the default store) throughout; RunLockError if another
+    run holds it for longer than `lock_wait_s`, or if probe runs are disabled here.
     """
+    disabled = os.environ.get(RUNS_ENV, "")
+    if disabled.startswith("disabled"):
+        raise RunLockError(f"probe runs are {disabled}")
     options = options or RunOptions()
     run_id = run_id or uuid.uuid4().hex
-    host = host or host_fingerprint()
     records: list[ProbeRecord] = []
     notify = on_event or (lambda event: None)
 
@@ -593,15 +772,21 @@ def run_probes(
             on_record(record)
         notify(RecordMade(record))
 
-    for framework, interpreter in interpreters.items():
-        _FrameworkRun(
-            framework=framework,
-            interpreter=interpreter,
-            options=options,
-            run_id=run_id,
-            host=host,
-            emit=emit,
-            on_event=notify,
-            environ=os.environ if environ is None else environ,
-        ).run()
+    if store is None:
+        from probes.store import default_store_path
+
+        store = default_store_path()
+    with RunLock(lock_path_for(Path(store)), wait_s=lock_wait_s):
+        host = host or host_fingerprint()
+        for framework, interpreter in interpreters.items():
+            _FrameworkRun(
+                framework=framework,
+                interpreter=interpreter,
+                options=options,
+                run_id=run_id,
+                host=host,
+                emit=emit,
+                on_event=notify,
+                environ=os.environ if environ is None else environ,
+            ).run()
     return records

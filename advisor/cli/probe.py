@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
+from advisor.cli.terminal import safe
+
 if TYPE_CHECKING:
     from probes.records import Measurements, ProbeRecord
     from probes.runner import Event
@@ -92,6 +94,21 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="FRAMEWORK=PATH",
         help="interpreter for a framework's worker, e.g. mxnet=.venv-mxnet/bin/python",
     )
+    run.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $ADVISOR_CONFIG, else this checkout's advisor.toml, else "
+        "~/.config/advisor/advisor.toml; never a parent folder's; refused if another user "
+        "owns it or anyone may write to it)",
+    )
+    run.add_argument(
+        "--wait",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="SECONDS",
+        help="if another probe run is using the store, wait up to SECONDS for it "
+        "(default 0: refuse at once; two runs at a time distort each other's figures)",
+    )
     # for tests of this command: run a fake worker module from another folder
     run.add_argument("--worker-module", help=argparse.SUPPRESS)
     run.add_argument("--worker-root", help=argparse.SUPPRESS)
@@ -123,6 +140,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         dest="import_file",
         help="add the records of an exported FILE (repeat imports add nothing)",
+    )
+    store.add_argument(
+        "--force",
+        action="store_true",
+        help="import even more than 10,000 records at once",
     )
 
 
@@ -202,6 +224,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError("must be a number of seconds, 0 or more")
+    return value
+
+
 def store_path(arg: str | None) -> Path:
     from probes.store import default_store_path
 
@@ -234,12 +263,13 @@ def load_measurements(store_path: Path | None, now: datetime) -> Measurements | 
 def run_probe(args: argparse.Namespace) -> int:
     """The `probe` command; problems are one line on stderr and exit code 2."""
     from probes.config import ConfigError
+    from probes.runner import RunLockError
     from probes.store import StoreError
 
     try:
         return _dispatch(args)
-    except (ConfigError, StoreError) as error:
-        print(f"advisor probe: error: {error}", file=sys.stderr)
+    except (ConfigError, StoreError, RunLockError) as error:
+        print(f"advisor probe: error: {safe(str(error))}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -251,7 +281,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.import_file:
             with open_store(path) as store:
                 before = store.count()
-                added = store.import_json(Path(args.import_file))
+                added = store.import_json(Path(args.import_file), force=args.force)
             print(
                 f"imported {added} new record(s) into {path} ({before + added} stored)",
                 file=sys.stderr,
@@ -262,6 +292,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"exported {count} record(s) to {args.export_file}", file=sys.stderr)
         if args.show:
             _print_records(_stored(path), args.format, sys.stdout, path)
+            if args.format == "text":
+                _print_interpreters(args, sys.stdout)
         return 0
     return _probe(args, path)
 
@@ -289,7 +321,7 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
     from probes.store import open_store
 
     overrides = parse_python_overrides(args.python)
-    config = load_config(find_config())
+    config = load_config(find_config(explicit=getattr(args, "config", None)))
     plan = probe_plan(args.framework, overrides, config)
     if args.plan:
         for item in plan:
@@ -324,7 +356,14 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
             made.append(record)
 
         try:
-            run_probes(interpreters, options, on_record=keep, on_event=progress.event)
+            run_probes(
+                interpreters,
+                options,
+                on_record=keep,
+                on_event=progress.event,
+                store=path,
+                lock_wait_s=getattr(args, "wait", 0.0),
+            )
         except KeyboardInterrupt:
             progress.close()
             print(
@@ -426,12 +465,31 @@ def render_table(rows: Sequence[Sequence[str]]) -> str:
 
 def _print_records(records: Sequence[ProbeRecord], fmt: str, out: TextIO, path: Path) -> None:
     if fmt == "json":
-        out.write(json.dumps([r.model_dump(mode="json") for r in records], indent=1) + "\n")
+        out.write(safe(json.dumps([r.model_dump(mode="json") for r in records], indent=1)) + "\n")
         return
     if not records:
-        out.write(f"no probe results in {path}; run `advisor probe` to measure this machine\n")
+        out.write(
+            safe(f"no probe results in {path}; run `advisor probe` to measure this machine\n")
+        )
         return
-    out.write(render_table(table_rows(records)))
+    out.write(safe(render_table(table_rows(records))))
+
+
+def _print_interpreters(args: argparse.Namespace, out: TextIO) -> None:
+    """Which program each framework's next probe run would start, and who chose it."""
+    from probes.config import ConfigError, find_config, load_config, parse_python_overrides
+
+    try:
+        path = find_config(explicit=getattr(args, "config", None))
+        config = load_config(path)
+        plan = probe_plan(args.framework, parse_python_overrides(args.python), config)
+    except ConfigError as error:
+        out.write(safe(f"\nnext probe run: cannot start: {error}\n"))
+        return
+    source = f"config {path}" if path else "no config file"
+    lines = [f"\nnext probe run ({source}) starts:"]
+    lines += [f"  {item.framework:<12} {item.interpreter} ({item.source})" for item in plan]
+    out.write(safe("\n".join(lines) + "\n"))
 
 
 def progress_line(record: ProbeRecord) -> str:
@@ -469,7 +527,7 @@ class _Progress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(file=stream),
+                console=Console(file=getattr(stream, "unfiltered", stream)),
                 transient=True,
             )
 
@@ -487,6 +545,7 @@ class _Progress:
             self._bar = None
 
     def _say(self, text: str) -> None:
+        text = safe(text)  # worker output and record errors are not ours to send to a terminal
         if self._bar is not None:
             self._bar.console.print(text, markup=False, highlight=False)
         else:
@@ -513,7 +572,7 @@ class _Progress:
         if self._bar is not None:
             if self._task is not None:
                 self._bar.remove_task(self._task)
-            self._task = self._bar.add_task(f"{event.framework}: starting", total=total)
+            self._task = self._bar.add_task(_bar_text(f"{event.framework}: starting"), total=total)
         else:
             self._say(f"{event.framework}: starting ({event.interpreter.path})")
 
@@ -527,12 +586,19 @@ class _Progress:
             label = " ".join(
                 p for p in (event.framework, event.probe, format_params(event.params)) if p
             )
-            self._bar.update(self._task, description=label)
+            self._bar.update(self._task, description=_bar_text(label))
 
     def _done(self, record: ProbeRecord) -> None:
         self._say(progress_line(record))
         if self._bar is not None and self._task is not None and record.probe != "*":
             self._bar.advance(self._task)
+
+
+def _bar_text(text: str) -> str:
+    """Worker-given text as a rich description: controls visible, no markup, bounded."""
+    from rich.markup import escape
+
+    return str(escape(safe(text[:200])))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

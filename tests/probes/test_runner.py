@@ -346,12 +346,24 @@ def test_configured_interpreter_that_does_not_exist_is_missing_and_says_who_set_
     )
 
 
-def test_config_is_found_in_a_parent_folder_or_through_the_environment(tmp_path: Path) -> None:
-    (tmp_path / "advisor.toml").write_text("")
+def test_config_comes_from_trusted_places_never_from_a_parent_folder(tmp_path: Path) -> None:
+    (tmp_path / "advisor.toml").write_text('[probes.interpreters]\nmxnet = "/evil"\n')
     deep = tmp_path / "a" / "b"
     deep.mkdir(parents=True)
-    assert find_config(deep, environ={}) == tmp_path / "advisor.toml"
-    assert find_config(deep, environ={"ADVISOR_CONFIG": "/x.toml"}) == Path("/x.toml")
+    home = tmp_path / "home"
+    env = {"XDG_CONFIG_HOME": str(home)}
+    # a parent folder's file has no effect: the project given is `deep`, which has none
+    assert find_config(deep, environ=env) is None
+    user = home / "advisor" / "advisor.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("")
+    assert find_config(deep, environ=env) == user
+    (deep / "advisor.toml").write_text("")
+    assert find_config(deep, environ=env) == deep / "advisor.toml"
+    assert find_config(deep, environ={**env, "ADVISOR_CONFIG": "/x.toml"}) == Path("/x.toml")
+    assert find_config(deep, environ=env, explicit="/y.toml") == Path("/y.toml")
+    # by default the project is this checkout, whatever the working directory
+    assert find_config(environ={}) == REPO / "advisor.toml"
 
 
 @pytest.mark.parametrize(
