@@ -28,6 +28,7 @@ from advisor.core.in_force import knowledge_in_force
 from advisor.core.knowledge import (
     Claim,
     CompiledRule,
+    Effect,
     FrameworkProfile,
     Knowledge,
     Lifecycle,
@@ -79,6 +80,8 @@ class _Prepared(NamedTuple):
     claims: Mapping[str, ClaimEvidence]
     rule_claims: Mapping[str, tuple[ClaimEvidence, ...]]
     effects: Mapping[tuple[str, str], list[str]]
+    by_framework: Mapping[str, tuple[tuple[CompiledRule, tuple[Effect, ...]], ...]]
+    """per framework, the rules with effects on it (in knowledge order) and those effects"""
 
 
 _PREPARED: weakref.WeakKeyDictionary[Knowledge, _Prepared] = weakref.WeakKeyDictionary()
@@ -153,11 +156,18 @@ def _prepare(knowledge: Knowledge) -> _Prepared:
     if prepared is None:
         claims = _ClaimEvidence(knowledge)
         rules = {compiled.rule.id: compiled.rule for compiled in knowledge.rules}
+        by_framework: dict[str, list[tuple[CompiledRule, tuple[Effect, ...]]]] = {}
+        for compiled in knowledge.rules:
+            for framework in dict.fromkeys(e.framework for e in compiled.rule.effects):
+                if framework is not None:
+                    mine = tuple(e for e in compiled.rule.effects if e.framework == framework)
+                    by_framework.setdefault(framework, []).append((compiled, mine))
         prepared = _Prepared(
             rules=rules,
             claims=claims,
             rule_claims=_RuleClaims(rules, claims),
             effects=_Effects(rules),
+            by_framework={fw: tuple(pairs) for fw, pairs in by_framework.items()},
         )
         _PREPARED[knowledge] = prepared
     return prepared
@@ -260,7 +270,7 @@ def _score_framework(
     framework: str,
     knowledge: Knowledge,
     prepared: _Prepared,
-    fired: list[CompiledRule],
+    fired: frozenset[str],
     weights: Mapping[Criterion, float],
     calibrated: Mapping[Criterion, float],
     calibration_caveats: list[Caveat],
@@ -279,10 +289,12 @@ def _score_framework(
     levels: dict[Criterion, tuple[str, float]] = {}
     caveats: list[Caveat] = []
     touching: list[CompiledRule] = []
-    for compiled in fired:
+    for compiled, effects in prepared.by_framework.get(framework, ()):
+        if compiled.rule.id not in fired:
+            continue
         touches = False
-        for effect in compiled.rule.effects:
-            if effect.framework != framework or effect.backend not in (None, backend):
+        for effect in effects:
+            if effect.backend is not None and effect.backend != backend:
                 continue
             touches = True
             if effect.delta is not None and effect.criterion is not None:
@@ -429,6 +441,7 @@ def recommend(
     _check_known(requirements, kb)
     prepared = _prepare(kb)
     fired = [compiled for compiled in kb.rules if compiled.applies(requirements)]
+    fired_ids = frozenset(compiled.rule.id for compiled in fired)
     excluded = _exclusions(requirements, kb, fired)
     # Backends a front-end may run on: everything not ruled out, whether or not it is among the
     # candidates to pick from (choosing among Keras and PyTorch still lets Keras run on JAX).
@@ -470,7 +483,7 @@ def recommend(
             fw,
             kb,
             prepared,
-            fired,
+            fired_ids,
             weights,
             calibrated.get(fw, {}),
             calibration_caveats.get(fw, []),
@@ -496,7 +509,7 @@ def recommend(
                 (
                     b,
                     _score_framework(
-                        fw, kb, prepared, fired, weights, {}, [],
+                        fw, kb, prepared, fired_ids, weights, {}, [],
                         inherited={c.criterion: c.score for c in scored[b].criteria},
                         backend=b,
                     ),
