@@ -199,8 +199,9 @@ class Team(Section):
     )
     existing_codebase: CodebaseName = Field(
         CodebaseName(NO_CODEBASE),
-        description="A framework your current models and pipelines are written in; "
-        "rewriting working code has a real cost.",
+        description="A framework your current models and pipelines are written in "
+        "(tf_keras: Keras 2 / tf.keras code; keras: Keras 3); rewriting working code has a "
+        "real cost.",
     )
     experience: dict[FrameworkName, Experience] = Field(
         default_factory=dict,
