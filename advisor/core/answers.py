@@ -1,13 +1,23 @@
 """Read questionnaire answers from TOML, JSON or command-line flags, and write them back as TOML.
 
-Every failure becomes one `AnswersError` line that names the file, the field and what is allowed,
-because the people filling questionnaires are not reading tracebacks.
+Every failure becomes one `AnswersError` line that names the file, every field at fault and what
+is allowed, because the people filling questionnaires are not reading tracebacks.
+
+Limits, checked before validation so that no input can crash or flood the messages: text of at
+most MAX_TEXT_CHARS, tables and arrays nested at most MAX_DEPTH deep with at most MAX_ITEMS
+entries, strings and keys of at most MAX_STRING_CHARS, integers within ±MAX_INT. A UTF-8 byte
+order mark is accepted (as the web page does); duplicate keys in JSON are an error, as TOML
+already makes them.
 """
 
 from __future__ import annotations
 
+import copy
+import datetime
 import enum
 import json
+import math
+import reprlib
 import typing
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +31,74 @@ from advisor.core.registry import Registry
 
 class AnswersError(ValueError):
     """Answers that cannot be read or do not fit the questionnaire; the message is one line."""
+
+
+MAX_TEXT_CHARS = 1_000_000
+MAX_DEPTH = 8
+MAX_ITEMS = 200
+MAX_STRING_CHARS = 200
+MAX_INT = 10**9
+MAX_LISTED = 20
+"""problems named in one message; beyond, a count"""
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: repr, cut short (a huge integer never reaches repr)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return "a too large integer"
+    if isinstance(value, datetime.date | datetime.time):  # TOML dates and times
+        return f"the {type(value).__name__} {value.isoformat()}"
+    try:
+        text = reprlib.repr(value)
+    except (ValueError, RecursionError):  # an integer of thousands of digits inside
+        return "a value too large to show"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_limits(data: Any) -> list[str]:
+    """Every place where parsed answers break a size limit, as 'path: problem'."""
+    problems: list[str] = []
+    stack: list[tuple[Any, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        node, loc = stack.pop()
+        where = _path(loc)
+        if len(loc) > MAX_DEPTH:
+            problems.append(f"{where}: nested more than {MAX_DEPTH} levels deep")
+            continue
+        if isinstance(node, dict):
+            if len(node) > MAX_ITEMS:
+                problems.append(f"{where}: {len(node)} entries (at most {MAX_ITEMS})")
+                continue
+            for key in reversed(list(node)):
+                if not isinstance(key, str) or len(key) > MAX_STRING_CHARS:
+                    problems.append(f"{where}: a key longer than {MAX_STRING_CHARS} characters")
+                    continue
+                stack.append((node[key], (*loc, key)))
+        elif isinstance(node, list | tuple):
+            if len(node) > MAX_ITEMS:
+                problems.append(f"{where}: {len(node)} items (at most {MAX_ITEMS})")
+                continue
+            stack.extend((child, (*loc, i)) for i, child in reversed(list(enumerate(node))))
+        elif isinstance(node, str):
+            if len(node) > MAX_STRING_CHARS:
+                problems.append(
+                    f"{where}: a string of {len(node):,} characters (at most {MAX_STRING_CHARS})"
+                )
+        elif isinstance(node, bool):
+            pass
+        elif isinstance(node, int):
+            if abs(node) > MAX_INT:
+                problems.append(f"{where}: an integer beyond ±{MAX_INT:,}")
+        elif isinstance(node, float) and not math.isfinite(node):
+            problems.append(f"{where}: {node!r} is not a number")
+    return problems
+
+
+def _listed(origin: str, problems: list[str]) -> str:
+    shown = problems[:MAX_LISTED]
+    more = len(problems) - len(shown)
+    tail = f"; and {more} more problem{'s' if more > 1 else ''}" if more else ""
+    return f"{origin}: " + "; ".join(shown) + tail
 
 
 def _model_at(loc: tuple[int | str, ...]) -> tuple[type[BaseModel] | None, Any]:
@@ -72,49 +150,71 @@ def describe_error(error: Mapping[str, Any]) -> str:
     choices = _enum_of(annotation)
     if kind == "enum" and choices is not None:
         allowed = ", ".join(str(m.value) for m in choices)
-        return f"{where}: {value!r} is not allowed (allowed: {allowed})"
+        return f"{where}: {_show(value)} is not allowed (allowed: {allowed})"
     if kind in ("less_than_equal", "greater_than_equal", "less_than", "greater_than"):
-        return f"{where}: {value!r} is out of range (allowed: 0 to 5)"
+        return f"{where}: {_show(value)} is out of range (allowed: 0 to 5)"
     if kind == "literal_error":
-        return f"{where}: {value!r} is not supported ({error.get('msg', '')})"
+        return f"{where}: {_show(value)} is not supported ({error.get('msg', '')})"
     if kind == "too_short":
         return f"{where}: needs at least one value"
     if kind in ("framework", "codebase"):  # registry names: the message lists what is allowed
         return f"{where}: {error.get('msg', 'invalid')}"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    return f"{where}: {message} (got {value!r})"
+    return f"{where}: {message} (got {_show(value)})"
 
 
 def validate_answers(data: Any, origin: str, registry: Registry | None = None) -> Requirements:
-    """Validate parsed answers, turning the first problem into an AnswersError.
+    """Validate parsed answers; every problem, each with its field, in one AnswersError line.
 
     Framework names are checked against `registry` (default: the registry in force).
     """
     if not isinstance(data, dict):
         raise AnswersError(f"{origin}: the answers must be a table/object at the top level")
+    too_big = check_limits(data)
+    if too_big:
+        raise AnswersError(_listed(origin, too_big))
     try:
         return Requirements.model_validate(
             data, context={"registry": registry} if registry is not None else None
         )
     except ValidationError as error:
-        errors = error.errors()
-        more = (
-            f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-            if len(errors) > 1
-            else ""
-        )
-        raise AnswersError(f"{origin}: {describe_error(errors[0])}{more}") from None
+        problems = list(dict.fromkeys(describe_error(e) for e in error.errors()))
+        raise AnswersError(_listed(origin, problems)) from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise AnswersError(f"duplicate key {_show(key)}")
+        seen[key] = value
+    return seen
 
 
 def parse_answers(text: str, fmt: str, origin: str = "answers") -> dict[str, Any]:
-    """Parse TOML or JSON text into a dict, with syntax errors reported by line."""
+    """Parse TOML or JSON text into a dict, with syntax errors reported by line.
+
+    A leading byte order mark is ignored; duplicate JSON keys, text beyond MAX_TEXT_CHARS and
+    nesting too deep for the parser are AnswersErrors.
+    """
+    text = text.removeprefix("\ufeff")
+    if len(text) > MAX_TEXT_CHARS:
+        raise AnswersError(
+            f"{origin}: {len(text):,} characters; an answers file is at most {MAX_TEXT_CHARS:,}"
+        )
     if fmt == "json":
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as error:
             raise AnswersError(
                 f"{origin}: invalid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
             ) from None
+        except AnswersError as error:
+            raise AnswersError(f"{origin}: invalid JSON: {error}") from None
+        except RecursionError:
+            raise AnswersError(f"{origin}: invalid JSON: nested too deeply") from None
+        except ValueError as error:  # e.g. an integer of thousands of digits
+            raise AnswersError(f"{origin}: invalid JSON: {error}") from None
         if not isinstance(data, dict):
             raise AnswersError(f"{origin}: the answers must be a JSON object")
         return data
@@ -122,11 +222,19 @@ def parse_answers(text: str, fmt: str, origin: str = "answers") -> dict[str, Any
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise AnswersError(f"{origin}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise AnswersError(f"{origin}: invalid TOML: nested too deeply") from None
+    except ValueError as error:  # tomllib lets int() errors through (huge integers)
+        raise AnswersError(f"{origin}: invalid TOML: {error}") from None
 
 
 def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Set dotted paths ('deployment.targets') in a nested answers dict, returning a new dict."""
-    result: dict[str, Any] = json.loads(json.dumps(base))
+    """Set dotted paths ('deployment.targets') in a nested answers dict, returning a new dict
+    (a deep copy: TOML dates and times are copied as they are, for validation to judge)."""
+    try:
+        result: dict[str, Any] = copy.deepcopy(base)
+    except RecursionError:
+        raise AnswersError("answers: nested too deeply") from None
     for dotted, value in overrides.items():
         node = result
         *parents, leaf = dotted.split(".")

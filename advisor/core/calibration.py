@@ -172,12 +172,23 @@ def _figures(
     return figures
 
 
+MIN_RELATIVE = 1e-12
+"""a relative figure counts as at least this (a trillion times slower scores ~0): a ratio that
+underflowed to 0 must not reach log()"""
+
+
 def _geometric_score(pairs: Sequence[tuple[float, float]]) -> float | None:
-    """5 x the weighted geometric mean of (relative, weight) pairs; None without weight."""
-    total = sum(weight for _, weight in pairs)
-    if total <= 0:
+    """5 x the weighted geometric mean of (relative, weight) pairs; None without weight.
+    Non-finite pairs are left out and relatives are clamped to [MIN_RELATIVE, 1]."""
+    usable = [
+        (min(1.0, max(rel, MIN_RELATIVE)), weight)
+        for rel, weight in pairs
+        if math.isfinite(rel) and math.isfinite(weight) and weight > 0
+    ]
+    total = sum(weight for _, weight in usable)
+    if not (total > 0 and math.isfinite(total)):
         return None
-    return 5.0 * math.exp(sum(weight * math.log(rel) for rel, weight in pairs) / total)
+    return 5.0 * math.exp(sum(weight * math.log(rel) for rel, weight in usable) / total)
 
 
 def _utc(moment: datetime) -> datetime:

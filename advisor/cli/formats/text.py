@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from advisor.cli.formats.report import SHORT, Report, cite, describe_requirements
+from advisor.cli.terminal import safe
 from advisor.core.recommendation import Recommendation
 
 
@@ -90,4 +91,5 @@ def render(report: Report) -> str:
             for item in extra:
                 item_lines = getattr(item, "text_lines", None)
                 out.extend(item_lines() if callable(item_lines) else [f" - {item}"])
-    return "\n".join(out) + "\n"
+    # text from files (knowledge, probe records) may hold escape sequences: show, never send them
+    return safe("\n".join(out) + "\n")
