@@ -39,6 +39,7 @@ PYTHON_ENV_PREFIX = "ADVISOR_PYTHON_"
 FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "mxnet")
 MAX_DEFAULT_THREADS = 8
 DEFAULT_TIMEOUT_S = 120.0
+MAX_TIMEOUT_S = 86_400.0
 
 
 class ConfigError(ValueError):
@@ -162,6 +163,12 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config file ({error.strerror or error})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML ({error})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: invalid TOML (not UTF-8 text)") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML (nested too deeply)") from None
+    except ValueError as error:  # tomllib lets int() errors through (huge integers)
+        raise ConfigError(f"{path}: invalid TOML ({error})") from None
     return data
 
 
@@ -190,20 +197,24 @@ def load_config(path: Path | None) -> ProbeConfig:
                 f"{path}: [probes.interpreters] unknown framework '{name}' "
                 f"(expected one of {', '.join(FRAMEWORKS)})"
             )
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value or "\0" in value or len(value) > 4096:
             raise ConfigError(f"{path}: [probes.interpreters] {name} must be a path string")
         interpreters[name] = Interpreter(str(_expand(value, base)), f"set by {path}")
 
     threads = probes.get("threads")
     if threads is not None and (
-        not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
+        not isinstance(threads, int) or isinstance(threads, bool) or not 1 <= threads <= 4096
     ):
-        raise ConfigError(f"{path}: [probes] threads must be a positive integer")
+        raise ConfigError(f"{path}: [probes] threads must be a positive integer (at most 4096)")
     timeout = probes.get("timeout")
     if timeout is not None and (
-        not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0
+        not isinstance(timeout, int | float)
+        or isinstance(timeout, bool)
+        or not 0 < timeout <= MAX_TIMEOUT_S  # also refuses NaN and infinity
     ):
-        raise ConfigError(f"{path}: [probes] timeout must be a positive number of seconds")
+        raise ConfigError(
+            f"{path}: [probes] timeout must be a positive number of seconds (at most a day)"
+        )
     ui = data.get("ui", {})
     if not isinstance(ui, dict):
         raise ConfigError(f"{path}: [ui] must be a table")

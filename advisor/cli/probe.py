@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -210,24 +209,28 @@ def probe_plan(
     return planned
 
 
+MAX_SECONDS = 86_400.0
+MAX_THREADS = 4096
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (at most {MAX_THREADS})")
     return value
 
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError("must be a positive number")
+    if not (0 < value <= MAX_SECONDS):  # also refuses NaN and infinity
+        raise argparse.ArgumentTypeError("must be a positive number of seconds (at most a day)")
     return value
 
 
 def _non_negative_float(text: str) -> float:
     value = float(text)
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError("must be a number of seconds, 0 or more")
+    if not (0 <= value <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError("must be a number of seconds from 0 to a day")
     return value
 
 
