@@ -199,9 +199,9 @@ class Team(Section):
     )
     existing_codebase: CodebaseName = Field(
         CodebaseName(NO_CODEBASE),
-        description="A framework your current models and pipelines are written in "
-        "(tf_keras: Keras 2 / tf.keras code; keras: Keras 3); rewriting working code has a "
-        "real cost.",
+        description="What your current models and pipelines are written in (a framework, or "
+        "a codebase kind the registry names, such as legacy high-level API code); rewriting "
+        "working code has a real cost.",
     )
     experience: dict[FrameworkName, Experience] = Field(
         default_factory=dict,
