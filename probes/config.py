@@ -36,7 +36,7 @@ MAX_CONFIG_BYTES = 1 << 20
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """the folder holding the `probes` package: a checkout's root, whose advisor.toml is the project's"""
 PYTHON_ENV_PREFIX = "ADVISOR_PYTHON_"
-FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "mxnet")
+FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "mxnet", "jax")
 MAX_DEFAULT_THREADS = 8
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 86_400.0

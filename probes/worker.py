@@ -155,6 +155,7 @@ def probe_matmul(c: Context) -> Iterator[Result]:
                     timed,
                     max_rel_error=error,
                     checksum=ref.checksum(expected),
+                    **job.details,
                 )
             except Exception as error:
                 yield failed(error, params)
@@ -286,6 +287,7 @@ def probe_inference_latency(c: Context) -> Iterator[Result]:
         higher_is_better=False,
         p95_ms=percentile(figures, 95),
         max_rel_error=error,
+        **job.details,
     )
 
 
@@ -303,6 +305,7 @@ def probe_dispatch_overhead(c: Context) -> Iterator[Result]:
         params,
         timed,
         higher_is_better=False,
+        **job.details,
     )
 
 
@@ -367,7 +370,10 @@ def _capability(name: str) -> Callable[[Context], Iterator[Result]]:
         found = c.capabilities().get(name)
         if found is None:
             raise RuntimeError(f"{c.backend.name} does not report {name}")
-        yield ok(1.0 if found.present else 0.0, "bool", {}, detail=found.detail)
+        result = ok(1.0 if found.present else 0.0, "bool", {}, detail=found.detail)
+        if found.unknown:  # the probe could not tell: 0 then means "not known", not "absent"
+            result["details"]["unknown"] = True
+        yield result
 
     return probe
 
@@ -406,7 +412,9 @@ def run_probe(channel: Channel, c: Context, name: str) -> None:
         function = PROBES.get(name)
         if function is None:
             raise ValueError(f"unknown probe {name!r}: one of {', '.join(PROBES)}")
+        extra = getattr(c.backend, "record_details", None) or {}
         for result in function(c):
+            result["details"] = {**extra, **result["details"]}
             channel.send("result", framework=c.backend.name, probe=name, **result)
     except Exception as error:
         channel.send("result", framework=c.backend.name, probe=name, **failed(error))

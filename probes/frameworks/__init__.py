@@ -10,7 +10,7 @@ import importlib
 
 from probes.frameworks.base import Backend
 
-MODULES = {"pytorch": "pytorch", "tensorflow": "tensorflow", "mxnet": "mxnet"}
+MODULES = {"pytorch": "pytorch", "tensorflow": "tensorflow", "mxnet": "mxnet", "jax": "jax"}
 
 
 def load_backend(framework: str, device: str, threads: int) -> Backend:

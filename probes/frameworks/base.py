@@ -29,6 +29,8 @@ class Prepared:
 class Capability:
     present: bool
     detail: str
+    unknown: bool = False
+    """the probe cannot tell (e.g. no official path to check): `present` is then False"""
 
 
 def try_capability(action: Callable[[], object], what: str) -> Capability:
@@ -55,6 +57,9 @@ def adding_chain(start: Any, ops: int) -> Callable[[], Any]:
 
 
 class Backend(Protocol):
+    """A backend may also have `record_details`, a dict added to the details of every record
+    (JAX: how its threads were restricted)."""
+
     name: str
     device: str
 

@@ -372,7 +372,7 @@ def test_config_comes_from_trusted_places_never_from_a_parent_folder(tmp_path: P
         ("[probes\n", "invalid TOML"),
         ("[probes]\nthreads = 0\n", "threads must be a positive integer"),
         ("[probes]\nthreds = 2\n", "unknown key(s) in [probes]: threds"),
-        ('[probes.interpreters]\njax = "/x"\n', "unknown framework 'jax'"),
+        ('[probes.interpreters]\ncaffe = "/x"\n', "unknown framework 'caffe'"),
     ],
 )
 def test_bad_config_is_a_one_line_error_naming_the_file(
@@ -391,7 +391,7 @@ def test_python_overrides() -> None:
         "mxnet": "/x/python",
         "pytorch": "/y",
     }
-    for bad in ("mxnet", "mxnet=", "jax=/x"):
+    for bad in ("mxnet", "mxnet=", "caffe=/x"):
         with pytest.raises(ConfigError, match="--python"):
             parse_python_overrides([bad])
 

@@ -358,7 +358,7 @@ def test_export_then_import_through_the_cli(probe_cmd: list[str], tmp_path: Path
         ["--store", "{tmp}/s.sqlite3", "--import", "{tmp}/absent.json"],
         ["--store", "{tmp}/s.sqlite3", "--import", "{garbage}"],
         ["--store", "{tmp}/s.sqlite3", "--python", "mxnet"],
-        ["--store", "{tmp}/s.sqlite3", "--python", "jax=/usr/bin/python3"],
+        ["--store", "{tmp}/s.sqlite3", "--python", "caffe=/usr/bin/python3"],
     ],
     ids=[
         "corrupt-show",
