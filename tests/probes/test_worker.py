@@ -1,4 +1,4 @@
-"""The real probe workers: every probe in TensorFlow, PyTorch and MXNet, each in its interpreter.
+"""The real probe workers: every probe in TensorFlow, PyTorch, MXNet and JAX, each in its interpreter.
 
 The tiny suite runs once per module through the real runner; the tests then check the figures
 are positive, finite and consistent with each other and across frameworks.
@@ -21,7 +21,7 @@ from probes.records import ProbeRecord, ProbeStatus
 from probes.runner import RunOptions, parse_message, run_probes, worker_environment
 
 REPO = Path(__file__).resolve().parents[2]
-FRAMEWORKS = ("pytorch", "tensorflow", "mxnet")
+FRAMEWORKS = ("pytorch", "tensorflow", "mxnet", "jax")
 
 pytestmark = pytest.mark.frameworks
 
@@ -117,6 +117,32 @@ def test_frameworks_agree_on_the_training_steps(tiny: dict[str, list[ProbeRecord
     for details in conv.values():
         assert details["loss_after_step"] == pytest.approx(first["loss_after_step"], rel=1e-3)
         assert details["loss_before"] == pytest.approx(first["loss_before"], rel=1e-4)
+
+
+def test_jax_records_name_the_release_and_how_threads_were_held(
+    tiny: dict[str, list[ProbeRecord]],
+) -> None:
+    """Every JAX record says which jax/jaxlib it measured (0.12 on Python >= 3.12, else the
+    0.10.2 fallback) and how its threads were restricted (XLA ignores thread settings)."""
+    _present("jax")
+    records = tiny["jax"]
+    versions = records[0].versions
+    assert versions["jax"] and versions["jaxlib"] == versions["jax"], versions
+    modern = tuple(int(p) for p in versions["python"].split(".")[:2]) >= (3, 12)
+    assert versions["jax"].startswith("0.12." if modern else "0.10."), versions
+    for record in records:
+        assert record.versions == versions
+        assert "CPU affinity" in record.details["threading"], record.details
+        assert "disabled" in record.details["compilation_cache"]
+    modes = {r.params["mode"]: r.details for r in _ok(records, "mlp_train")}
+    assert modes["compiled"]["execution"].startswith("jax.jit")
+    assert modes["eager"]["execution"].startswith("eager: un-jitted")
+    assert modes["eager"]["first_call_s"] > 0 and modes["compiled"]["first_call_s"] > 0
+    (onnx,) = _ok(records, "capability.onnx_export")
+    assert onnx.value == 0.0 and onnx.details["unknown"] is True
+    assert "no official ONNX" in onnx.details["detail"] and "failed" not in onnx.details["detail"]
+    (distributed,) = _ok(records, "capability.distributed")
+    assert distributed.value == 1.0, distributed.details  # a real 2-process psum over Gloo
 
 
 def _worker(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
