@@ -30,13 +30,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from probes.frameworks import available_backends
+
 CONFIG_NAME = "advisor.toml"
 CONFIG_ENV = "ADVISOR_CONFIG"
 MAX_CONFIG_BYTES = 1 << 20
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """the folder holding the `probes` package: a checkout's root, whose advisor.toml is the project's"""
 PYTHON_ENV_PREFIX = "ADVISOR_PYTHON_"
-FRAMEWORKS: tuple[str, ...] = ("pytorch", "tensorflow", "mxnet", "jax")
 MAX_DEFAULT_THREADS = 8
 DEFAULT_TIMEOUT_S = 120.0
 MAX_TIMEOUT_S = 86_400.0
@@ -192,10 +193,10 @@ def load_config(path: Path | None) -> ProbeConfig:
     if not isinstance(raw_interpreters, dict):
         raise ConfigError(f"{path}: [probes.interpreters] must be a table of FRAMEWORK = PATH")
     for name, value in raw_interpreters.items():
-        if name not in FRAMEWORKS:
+        if name not in available_backends():
             raise ConfigError(
                 f"{path}: [probes.interpreters] unknown framework '{name}' "
-                f"(expected one of {', '.join(FRAMEWORKS)})"
+                f"(expected one of {', '.join(available_backends())})"
             )
         if not isinstance(value, str) or not value or "\0" in value or len(value) > 4096:
             raise ConfigError(f"{path}: [probes.interpreters] {name} must be a path string")
@@ -248,10 +249,10 @@ def parse_python_overrides(values: Sequence[str]) -> dict[str, str]:
             raise ConfigError(
                 f"--python {value!r}: expected FRAMEWORK=PATH, e.g. mxnet=/opt/py/bin/python"
             )
-        if name not in FRAMEWORKS:
+        if name not in available_backends():
             raise ConfigError(
                 f"--python {value!r}: unknown framework '{name}' "
-                f"(expected one of {', '.join(FRAMEWORKS)})"
+                f"(expected one of {', '.join(available_backends())})"
             )
         overrides[name] = path.strip()
     return overrides

@@ -25,7 +25,7 @@ import numpy as np
 from probes import reference as ref
 from probes.catalogue import LEARNING_RATE, Sizes, suite_probes, suite_sizes
 from probes.fingerprint import machine_fingerprint
-from probes.frameworks import MODULES, load_backend
+from probes.frameworks import available_backends, load_backend
 from probes.frameworks.base import Backend, Capability
 from probes.protocol import Channel
 from probes.timing import Budget, Timed, measure, percentile, summarise
@@ -422,7 +422,7 @@ def run_probe(channel: Channel, c: Context, name: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m probes.worker", description=__doc__)
-    parser.add_argument("--framework", required=True, help=f"one of {', '.join(MODULES)}")
+    parser.add_argument("--framework", required=True, help=f"one of {', '.join(available_backends())}")
     parser.add_argument("--suite", default="quick", choices=("tiny", "quick", "full"))
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1)

@@ -613,6 +613,11 @@ def _registry(
                 raise KnowledgeError(f"{name}: framework '{entry.id}': codebase 'none' is reserved")
     by_id = {p.id: p for _, p in profiles}
     for name, profile in profiles:
+        if profile.probe is not None and profile.probe.backend != f"probes.frameworks.{profile.id}":
+            raise KnowledgeError(
+                f"{name}: framework '{profile.id}': probe.backend must be "
+                f"'probes.frameworks.{profile.id}' (the worker loads the module named after the id)"
+            )
         for backend in profile.backends:
             if backend not in by_id or by_id[backend].kind != "framework":
                 raise KnowledgeError(
