@@ -115,6 +115,11 @@ def test_schema_cli_and_probe_plan_list_the_extra_framework(
     assert ranked.returncode == 0, ranked.stderr
     data = json.loads(ranked.stdout)
     assert [e["framework"] for e in data["excluded"]] == ["toyfw"]
+    envs = _cli(toy_knowledge, tmp_path, "environments")
+    assert envs.returncode == 0, envs.stderr
+    rows = [line.split("|") for line in envs.stdout.splitlines()]
+    assert ["toyfw", ".venv-toyfw", "", "", ""] in rows  # set-up would create it, no edit needed
+    assert any(r[0] == "jax" and r[2].split(",")[0] >= "3.12" for r in rows)
     plan = _cli(toy_knowledge, tmp_path, "probe", "--plan")
     assert plan.returncode == 0, plan.stderr
     line = next(row for row in plan.stdout.splitlines() if row.startswith("toyfw"))

@@ -174,11 +174,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _add_optional_commands(sub: Any) -> None:
     """Commands that live in their own modules (probes, what-if, UI launcher)."""
+    from advisor.cli.environments import add_environments_parser
     from advisor.cli.probe import add_probe_parser
     from advisor.cli.ui import add_ui_parser
     from advisor.cli.whatif import add_whatif_parser
 
     add_probe_parser(sub)
+    add_environments_parser(sub)
     add_whatif_parser(sub)
     add_ui_parser(sub)
 
