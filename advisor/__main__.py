@@ -57,6 +57,9 @@ def run() -> NoReturn:
     install_signal_handlers()
     sys.stdout = SafeStream(sys.stdout)
     sys.stderr = SafeStream(sys.stderr)
+    with contextlib.suppress(AttributeError, ValueError):
+        # answers piped in that are not UTF-8 reach the parser, which names the problem
+        sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
     try:
         gc.disable()
         try:

@@ -185,7 +185,7 @@ def load_config(path: Path | None) -> ProbeConfig:
     known = {"interpreters", "threads", "timeout"}
     unknown = sorted(set(probes) - known)
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) in [probes]: {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown key(s) in [probes]: {_names(unknown)}")
     base = path.resolve().parent
 
     interpreters: dict[str, Interpreter] = {}
@@ -195,11 +195,13 @@ def load_config(path: Path | None) -> ProbeConfig:
     for name, value in raw_interpreters.items():
         if name not in available_backends():
             raise ConfigError(
-                f"{path}: [probes.interpreters] unknown framework '{name}' "
+                f"{path}: [probes.interpreters] unknown framework {_names([name], quote=True)} "
                 f"(expected one of {', '.join(available_backends())})"
             )
         if not isinstance(value, str) or not value or "\0" in value or len(value) > 4096:
-            raise ConfigError(f"{path}: [probes.interpreters] {name} must be a path string")
+            raise ConfigError(
+                f"{path}: [probes.interpreters] {_names([name])} must be a path string"
+            )
         interpreters[name] = Interpreter(str(_expand(value, base)), f"set by {path}")
 
     threads = probes.get("threads")
@@ -221,7 +223,7 @@ def load_config(path: Path | None) -> ProbeConfig:
         raise ConfigError(f"{path}: [ui] must be a table")
     unknown = sorted(set(ui) - {"probe_runs"})
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) in [ui]: {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown key(s) in [ui]: {_names(unknown)}")
     probe_runs = ui.get("probe_runs", True)
     if not isinstance(probe_runs, bool):
         raise ConfigError(f"{path}: [ui] probe_runs must be true or false")
@@ -232,6 +234,17 @@ def load_config(path: Path | None) -> ProbeConfig:
         timeout_s=float(timeout) if timeout is not None else None,
         ui_probe_runs=probe_runs,
     )
+
+
+def _names(names: Sequence[str], quote: bool = False) -> str:
+    """Names from a file for a one-line message: printable, short, at most five of them."""
+    shown = []
+    for name in list(names)[:5]:
+        text = repr(name)[1:-1] if not name.isprintable() else name
+        text = text if len(text) <= 60 else text[:57] + "..."
+        shown.append(f"'{text}'" if quote else text)
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return ", ".join(shown) + more
 
 
 def _expand(value: str, base: Path) -> Path:
@@ -251,7 +264,7 @@ def parse_python_overrides(values: Sequence[str]) -> dict[str, str]:
             )
         if name not in available_backends():
             raise ConfigError(
-                f"--python {value!r}: unknown framework '{name}' "
+                f"--python {value!r}: unknown framework {_names([name], quote=True)} "
                 f"(expected one of {', '.join(available_backends())})"
             )
         overrides[name] = path.strip()

@@ -202,6 +202,10 @@ def parse_answers(text: str, fmt: str, origin: str = "answers") -> dict[str, Any
         raise AnswersError(
             f"{origin}: {len(text):,} characters; an answers file is at most {MAX_TEXT_CHARS:,}"
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes, kept as surrogate escapes
+        raise AnswersError(f"{origin}: not UTF-8 text") from None
     if fmt == "json":
         try:
             data = json.loads(text, object_pairs_hook=_no_duplicates)
