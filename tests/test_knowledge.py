@@ -167,7 +167,7 @@ def test_the_compiled_knowledge_cache_follows_edits_and_survives_corruption(
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))
     root = _copy_knowledge(tmp_path)
     first = load_knowledge(root)
-    (cached,) = (tmp_path / "cache").glob("knowledge-*.pickle")
+    (cached,) = (tmp_path / "cache").glob("knowledge-*.json")
     assert load_knowledge(root).claims.keys() == first.claims.keys()
 
     facts = root / "claims" / "facts.toml"
@@ -178,8 +178,8 @@ def test_the_compiled_knowledge_cache_follows_edits_and_survives_corruption(
     edited = load_knowledge(root)
     assert edited.claims["fact-tensorboard-both"].text.startswith("TensorBoard serves both")
 
-    for stale in (tmp_path / "cache").glob("knowledge-*.pickle"):
-        stale.write_bytes(b"not a pickle")
+    for stale in (tmp_path / "cache").glob("knowledge-*.json"):
+        stale.write_bytes(b"not a cache")
     assert (
         load_knowledge(root)
         .claims["fact-tensorboard-both"]
@@ -194,13 +194,16 @@ def test_old_compiled_caches_are_pruned_when_a_new_one_is_written(
     cache = tmp_path / "cache"
     cache.mkdir()
     monkeypatch.setenv("ADVISOR_CACHE_DIR", str(cache))
-    old = [cache / f"knowledge-old{i:02d}.pickle" for i in range(CACHES_KEPT + 3)]
+    old = [cache / f"knowledge-old{i:02d}.json" for i in range(CACHES_KEPT + 3)]
     for age, path in enumerate(old, start=1):
         path.write_bytes(b"stale")
         os.utime(path, (1_000_000 - age, 1_000_000 - age))  # old00 is the newest of them
+    pickled = cache / "knowledge-0123456789abcdef.pickle"  # what an older advisor left
+    pickled.write_bytes(b"stale")
     knowledge_root = _copy_knowledge(tmp_path)
     load_knowledge(knowledge_root)
-    left = sorted(p.name for p in cache.glob("knowledge-*.pickle"))
+    assert not pickled.exists()
+    left = sorted(p.name for p in cache.glob("knowledge-*.json"))
     assert len(left) == CACHES_KEPT
     assert [p.name for p in old[: CACHES_KEPT - 1]] == [n for n in left if "old" in n]
     assert load_knowledge(knowledge_root).claims  # the fresh cache is among the kept ones
