@@ -25,6 +25,7 @@ from advisor.core.conditions import (
     substitute,
 )
 from advisor.core.criteria import CRITERIA, Criterion
+from advisor.core.decision.uncertainty_policy import UncertaintyPolicy
 from advisor.core.questionnaire import Choice
 from advisor.core.registry import NO_CODEBASE, Entry, Registry
 
@@ -376,6 +377,8 @@ class Knowledge:
     claim_files: Mapping[str, str] = field(default_factory=dict)
     overridden_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """claim id -> seed claims (outdated or wrong) that this claim's evidence overturns"""
+    uncertainty: UncertaintyPolicy | None = None
+    """how uncertain scores are (knowledge/uncertainty.toml); the decision analysis reads it"""
 
 
 def _problem(file: str, what: str, ident: str | None, error: Exception) -> KnowledgeError:
@@ -440,7 +443,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     """Validate and index parsed knowledge files.
 
     `tables` maps a kind ("seeds", "references", "claims", "frameworks", "rules", "next_steps",
-    "scoring") to {file name: parsed TOML}.
+    "scoring", "calibration", "uncertainty") to {file name: parsed TOML}.
     """
     seeds: dict[str, Seed] = {}
     for name, raw in _items(tables.get("seeds", {}), "seed"):
@@ -560,6 +563,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     except ValidationError as error:
         raise _problem(name, "calibration", None, error) from None
 
+    uncertainty = _uncertainty(tables.get("uncertainty", {}))
     overridden_by = _corrections(claims)
     import hashlib  # loading from the compiled cache skips this
 
@@ -579,7 +583,24 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         version=digest,
         claim_files=claim_files,
         overridden_by=overridden_by,
+        uncertainty=uncertainty,
     )
+
+
+def _uncertainty(files: Mapping[str, Mapping[str, Any]]) -> UncertaintyPolicy:
+    """The uncertainty policy (knowledge/uncertainty.toml, one [uncertainty] table)."""
+    if not files:
+        raise KnowledgeError("uncertainty.toml: missing (the uncertainty policy is data)")
+    name, table = next(iter(files.items()))
+    unknown = set(table) - {"uncertainty"}
+    if unknown:
+        raise KnowledgeError(
+            f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [uncertainty]"
+        )
+    try:
+        return UncertaintyPolicy.model_validate(table.get("uncertainty", {}))
+    except ValidationError as error:
+        raise _problem(name, "uncertainty", None, error) from None
 
 
 def _registry(

@@ -34,6 +34,7 @@ LAYOUT: dict[str, str] = {
     "next_steps": "next_steps/",
     "scoring": "scoring.toml",
     "calibration": "calibration.toml",
+    "uncertainty": "uncertainty.toml",
 }
 
 
