@@ -18,6 +18,10 @@ set, without re-validation: the checksum has vouched for the content), never by 
 file names. Objects other than lists that are shared in the graph stay shared: each tagged
 object is numbered in the order it closes, and `{"~": "r", "i": n}` is the n-th again.
 
+A large table of models (the claims, the references) is kept as one JSON text per entry and
+decoded when that entry is first read (`LazyMapping`): a recommendation reads a few dozen of
+~500 claims, so a cold start skips building the rest.
+
 `encode` raises `Unsupported` for anything else (the caller then goes without a cache); `decode`
 raises `Invalid` for every fault of a file, and nothing else.
 """
@@ -30,17 +34,23 @@ import gc
 import hashlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
+
+from advisor.core.knowledge import KnowledgeError
 
 MAGIC = b"advisor-knowledge-cache"
 FORMAT = 1
 ALLOWED_MODULES = ("advisor.core.",)
 MAX_BYTES = 64 * 1024 * 1024
 """a compiled knowledge base is well under 1 MB; anything far bigger is not one"""
+
+
+LAZY_MIN = 16
+"""a dict of at least this many models is stored entry by entry and decoded on demand"""
 
 
 class Unsupported(TypeError):
@@ -91,6 +101,8 @@ class _Encoder:
         kind = type(obj)
         if kind in _PLAIN:
             return obj
+        if kind is LazyMapping:  # a table loaded from a cache: stored as the dict it stands for
+            obj, kind = dict(obj), dict
         if kind is list:
             return [self.node(v) for v in obj]
         ident = id(obj)
@@ -110,10 +122,25 @@ class _Encoder:
     def _values(self, values: Any) -> list[Any]:
         return [self.node(v) for v in values]
 
+    def _lazy(self, obj: dict[Any, Any]) -> dict[str, Any]:
+        """A dict of models, each entry its own JSON text with its own numbering."""
+        texts = []
+        for value in obj.values():
+            entry = _Encoder()
+            entry.classes, entry.table = self.classes, self.table  # one class table for all
+            texts.append(_line(entry.node(value)).decode("ascii"))
+        return {"~": "z", "k": list(obj), "v": texts}
+
     def _compound(self, obj: Any, kind: type) -> dict[str, Any]:
         if kind is tuple:
             return {"~": "t", "v": self._values(obj)}
         if kind is dict:
+            if (
+                len(obj) >= LAZY_MIN
+                and all(type(key) is str for key in obj)
+                and all(isinstance(value, BaseModel) for value in obj.values())
+            ):
+                return self._lazy(obj)
             return {"~": "d", "v": [self.node(x) for pair in obj.items() for x in pair]}
         if kind is frozenset or kind is set:
             return {"~": "f" if kind is frozenset else "s", "v": self._values(obj)}
@@ -218,86 +245,163 @@ class _Class:
         return found
 
 
-class _Decoder:
-    """json's object hook: called for each JSON object as it closes, children first."""
+class LazyMapping(Mapping[Any, Any]):
+    """A read-only dict from the cache whose values are decoded on first access (and kept).
+
+    The file's checksum has vouched for every entry's text; should one still not decode (a file
+    forged and resealed by hand), reading it raises CacheEntryError, a KnowledgeError.
+    """
+
+    __slots__ = ("_decode", "_done", "_raw")
+
+    def __init__(self, raw: dict[Any, str], decode: Callable[[str], Any]) -> None:
+        self._raw = raw
+        self._done: dict[Any, Any] = {}
+        self._decode = decode
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._done[key]
+        except KeyError:
+            pass
+        text = self._raw[key]  # an unknown key is a KeyError, as from a dict
+        try:
+            value = self._decode(text)
+        except (Invalid, ValueError, TypeError, KeyError, IndexError, RecursionError):
+            raise CacheEntryError(
+                f"the compiled knowledge cache has a damaged entry {key!r}; delete the "
+                "knowledge-*.json files in the advisor's cache folder (or set ADVISOR_NO_CACHE=1)"
+            ) from None
+        self._done[key] = value
+        return value
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __repr__(self) -> str:
+        return f"LazyMapping({len(self._raw)} entries, {len(self._done)} decoded)"
+
+
+class CacheEntryError(KnowledgeError):
+    """An entry of a lazily decoded table that does not decode (a one-line CLI error)."""
+
+
+class _Table:
+    """The classes a file names, by kind; shared by the decoders of all its documents."""
 
     def __init__(self, classes: list[_Class]) -> None:
-        self.memo: list[Any] = []
         self.kinds: dict[str, dict[int, _Class]] = {kind: {} for kind in "menco"}
         for index, klass in enumerate(classes):
             self.kinds[klass.kind][index] = klass
         self.models = self.kinds["m"]
-        self.builders: dict[Any, Callable[[dict[str, Any]], Any]] = {
-            "n": self._named_tuple,
-            "t": lambda o: tuple(_list(o["v"])),
-            "e": lambda o: self._class(o, "e").cls(o["v"]),
-            "d": self._dict,
-            "f": lambda o: frozenset(_list(o["v"])),
-            "s": lambda o: set(_list(o["v"])),
-            "c": lambda o: self._object(o, "c"),
-            "o": lambda o: self._object(o, "o"),
-        }
 
-    def __call__(self, obj: dict[str, Any]) -> Any:
-        tag = obj.get("~")
-        if tag == "m":
-            value = self._model(obj)
-        elif tag == "r":
-            index = obj.get("i")
-            if index.__class__ is not int or not 0 <= index < len(self.memo):
-                raise Invalid("a reference to nothing")
-            return self.memo[index]
-        else:
-            build = self.builders.get(tag)
-            if build is None:
-                raise Invalid("an untagged JSON object")
-            value = build(obj)
-        self.memo.append(value)
-        return value
-
-    def _class(self, obj: dict[str, Any], kind: str) -> _Class:
+    def find(self, obj: dict[str, Any], kind: str) -> _Class:
         index = obj.get("c")
         found = self.kinds[kind].get(index) if index.__class__ is int else None
         if found is None:
             raise Invalid("a class of the wrong kind")
         return found
 
-    def _model(self, obj: dict[str, Any]) -> Any:
-        index = obj.get("c")
-        klass = self.models.get(index) if index.__class__ is int else None
-        values = obj.get("v")
-        if klass is None or values.__class__ is not list or len(values) != klass.count:
-            raise Invalid("a model of no known class")
-        extra = private = None
-        if "x" in obj:
-            extra, private = obj["x"]
-            if not (extra is None or extra.__class__ is dict) or not (
-                private is None or private.__class__ is dict
-            ):
-                raise Invalid("bad extra or private fields")
-        cls: Any = klass.cls
-        model = cls.__new__(cls)
-        # what unpickling a model sets, and what model_construct does, without validation
-        _set(model, "__dict__", dict(zip(klass.fields, values, strict=True)))
-        _set(model, "__pydantic_fields_set__", set(klass.fields_set(obj.get("s"))))
-        _set(model, "__pydantic_extra__", extra)
-        _set(model, "__pydantic_private__", private)
-        return model
 
-    def _named_tuple(self, obj: dict[str, Any]) -> Any:
-        klass = self._class(obj, "n")
-        return tuple.__new__(klass.cls, _list(obj["v"], klass.count))
+class _Decoder:
+    """json's object hook for one document: called for each JSON object as it closes,
+    children first, numbering them as the encoder did."""
 
-    def _dict(self, obj: dict[str, Any]) -> dict[Any, Any]:
-        flat = _list(obj["v"])
-        return dict(zip(flat[::2], flat[1::2], strict=True))
+    __slots__ = ("memo", "table")
 
-    def _object(self, obj: dict[str, Any], kind: str) -> Any:
-        klass = self._class(obj, kind)
-        made: Any = object.__new__(klass.cls)
-        for name, value in zip(klass.fields, _list(obj["v"], klass.count), strict=True):
-            _set(made, name, value)
-        return made
+    def __init__(self, table: _Table) -> None:
+        self.table = table
+        self.memo: list[Any] = []
+
+    def __call__(self, obj: dict[str, Any]) -> Any:
+        tag = obj.get("~")
+        if tag == "m":
+            value = _model(self.table, obj)
+        elif tag == "r":
+            index = obj.get("i")
+            if index.__class__ is not int or not 0 <= index < len(self.memo):
+                raise Invalid("a reference to nothing")
+            return self.memo[index]
+        else:
+            build = _BUILDERS.get(tag)
+            if build is None:
+                raise Invalid("an untagged JSON object")
+            value = build(self.table, obj)
+        self.memo.append(value)
+        return value
+
+
+def _model(table: _Table, obj: dict[str, Any]) -> Any:
+    index = obj.get("c")
+    klass = table.models.get(index) if index.__class__ is int else None
+    values = obj.get("v")
+    if klass is None or values.__class__ is not list or len(values) != klass.count:
+        raise Invalid("a model of no known class")
+    extra = private = None
+    if "x" in obj:
+        extra, private = obj["x"]
+        if not (extra is None or extra.__class__ is dict) or not (
+            private is None or private.__class__ is dict
+        ):
+            raise Invalid("bad extra or private fields")
+    cls: Any = klass.cls
+    model = cls.__new__(cls)
+    # what unpickling a model sets, and what model_construct does, without validation
+    _set(model, "__dict__", dict(zip(klass.fields, values, strict=True)))
+    _set(model, "__pydantic_fields_set__", set(klass.fields_set(obj.get("s"))))
+    _set(model, "__pydantic_extra__", extra)
+    _set(model, "__pydantic_private__", private)
+    return model
+
+
+def _named_tuple(table: _Table, obj: dict[str, Any]) -> Any:
+    klass = table.find(obj, "n")
+    return tuple.__new__(klass.cls, _list(obj["v"], klass.count))
+
+
+def _lazy(table: _Table, obj: dict[str, Any]) -> LazyMapping:
+    keys, texts = _list(obj.get("k")), _list(obj.get("v"))
+    if len(keys) != len(texts) or not all(
+        type(k) is str and type(t) is str for k, t in zip(keys, texts, strict=True)
+    ):
+        raise Invalid("bad lazy table")
+
+    def decode(text: str) -> Any:
+        return json.loads(text, object_hook=_Decoder(table))
+
+    return LazyMapping(dict(zip(keys, texts, strict=True)), decode)
+
+
+def _dict(table: _Table, obj: dict[str, Any]) -> dict[Any, Any]:
+    flat = _list(obj["v"])
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _object(table: _Table, obj: dict[str, Any], kind: str) -> Any:
+    klass = table.find(obj, kind)
+    made: Any = object.__new__(klass.cls)
+    for name, value in zip(klass.fields, _list(obj["v"], klass.count), strict=True):
+        _set(made, name, value)
+    return made
+
+
+_BUILDERS: dict[Any, Callable[[_Table, dict[str, Any]], Any]] = {
+    "n": _named_tuple,
+    "t": lambda table, o: tuple(_list(o["v"])),
+    "e": lambda table, o: table.find(o, "e").cls(o["v"]),
+    "d": _dict,
+    "f": lambda table, o: frozenset(_list(o["v"])),
+    "s": lambda table, o: set(_list(o["v"])),
+    "c": lambda table, o: _object(table, o, "c"),
+    "o": lambda table, o: _object(table, o, "o"),
+    "z": _lazy,
+}
 
 
 def _list(values: Any, count: int | None = None) -> Any:
@@ -324,7 +428,7 @@ def decode(blob: bytes, sources: dict[str, str]) -> Any:
         classes = json.loads(classes_line)
         if not isinstance(classes, list):
             raise Invalid("no class table")
-        hook = _Decoder([_Class(entry) for entry in classes])
+        hook = _Decoder(_Table([_Class(entry) for entry in classes]))
         paused = gc.isenabled()
         gc.disable()  # thousands of short-lived JSON objects, no cycles to find among them
         try:

@@ -10,6 +10,7 @@ import random
 import stat
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,13 @@ def _advice(knowledge: Knowledge) -> list[str]:
 
 
 def _same(a: Any, b: Any, where: str = "knowledge") -> None:
-    """Deep equality that also compares what == skips: types, fields_set, slots, identity-free."""
+    """Deep equality that also compares what == skips: types, fields_set, slots, identity-free.
+    A table the cache decodes on demand (LazyMapping) counts as the dict it stands for."""
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        assert list(a) == list(b), where
+        for key in a:
+            _same(a[key], b[key], f"{where}[{key!r}]")
+        return
     assert type(a) is type(b), where
     if isinstance(a, BaseModel):
         assert a.model_fields_set == b.model_fields_set, where
@@ -82,10 +89,6 @@ def _same(a: Any, b: Any, where: str = "knowledge") -> None:
     elif dataclasses.is_dataclass(a):
         for f in dataclasses.fields(a):
             _same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
-    elif isinstance(a, dict):
-        assert list(a) == list(b), where
-        for key in a:
-            _same(a[key], b[key], f"{where}[{key!r}]")
     elif isinstance(a, list | tuple):
         assert len(a) == len(b), where
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
@@ -248,3 +251,31 @@ def test_unsupported_objects_are_not_cached() -> None:
         knowledge_cache.encode({"a": object()}, {})
     with pytest.raises(knowledge_cache.Unsupported):
         knowledge_cache.encode(Path("/"), {})
+
+
+def test_large_tables_decode_on_demand_and_a_damaged_entry_is_a_one_line_error(
+    cache: Path,
+) -> None:
+    load_knowledge()
+    loaded = load_knowledge()
+    assert isinstance(loaded.claims, knowledge_cache.LazyMapping)
+    assert repr(loaded.claims).endswith(" 0 decoded)")
+    first = next(iter(loaded.claims))
+    assert loaded.claims[first] is loaded.claims[first]  # decoded once, then kept
+    assert dict(loaded.claims) == dict(_uncached().claims)
+    with pytest.raises(KeyError):
+        loaded.claims["no-such-claim"]
+    # a forged, resealed file whose entry does not decode: a KnowledgeError, not a traceback
+    path = _cache_path()
+    _, _, body = path.read_bytes().partition(b"\n")
+    classes, sources, data = body.split(b"\n")
+    forged = data.replace(b'{\\"~\\":\\"m\\"', b'{\\"~\\":\\"?\\"', 1)
+    assert forged != data
+    path.write_bytes(_reseal(b"\n".join([classes, sources, forged])))
+    from advisor.core.knowledge import KnowledgeError
+
+    damaged = knowledge_cache.decode(path.read_bytes(), _sources_now())
+    with pytest.raises(KnowledgeError, match="damaged entry"):
+        for table in (damaged.references, damaged.claims):
+            for key in table:
+                table[key]
