@@ -193,7 +193,10 @@ def test_robustness_what_if_and_next_steps_in_every_format() -> None:
              "--next-steps", "--no-calibrate")  # fmt: skip
     text = run("recommend", *flags)
     assert text.returncode == 0, text.stderr
-    assert "Robustness: PyTorch ranks first in" in text.stdout
+    # 2.8 points apart on unverified claims: SMAA-2 names the runner-up, it does not say robust
+    robustness = next(line for line in text.stdout.splitlines() if line.startswith("Robustness: "))
+    assert "PyTorch" in robustness and "runner-up" in robustness
+    assert "Crossover points" in text.stdout or "What decides it" in robustness
     assert "would win if" in text.stdout and "Next steps with PyTorch:" in text.stdout
     markdown = run("recommend", *flags, "--format", "markdown").stdout
     assert "## Robustness" in markdown and "| Framework | 1st |" in markdown

@@ -1,8 +1,13 @@
-"""Rank acceptability: a built tie is too close to call, a lopsided case is robust."""
+"""SMAA-2 on real recommendations: a built tie is too close to call, a near tie on unverified
+claims is not robust, a lopsided case is, and the report is deterministic."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +23,7 @@ from advisor.files.answer_files import load_answers
 from tests.conftest import example_files
 
 ROOT_EXAMPLES = {p.stem: p for p in example_files()}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _with_scores(rec: Recommendation, scores: dict[int, dict[Criterion, float]]) -> Recommendation:
@@ -37,8 +43,12 @@ def _with_scores(rec: Recommendation, scores: dict[int, dict[Criterion, float]])
 
 
 def test_two_frameworks_built_to_tie_are_too_close_to_call() -> None:
-    """Same scores everywhere except two equally weighted criteria, mirrored: an exact tie."""
-    rec = recommend(Requirements.model_validate({"project": {"tasks": ["nlp"]}}))
+    """Same scores everywhere except two equally weighted criteria, mirrored: an exact tie.
+    (Plain frameworks only: a front-end's rows are its backends', so editing one of its rows
+    would not build a tie.)"""
+    rec = recommend(Requirements.model_validate(
+        {"project": {"tasks": ["nlp"]}, "constraints": {"candidates": ["pytorch", "tensorflow", "jax"]}}
+    ))  # fmt: skip
     first = {c.criterion: c.score for c in rec.ranking[0].criteria}
     mirrored = {
         **first,
@@ -53,9 +63,11 @@ def test_two_frameworks_built_to_tie_are_too_close_to_call() -> None:
     assert report.level == "too_close"
     assert report.verdict.startswith("Too close to call")
     first_shares = [row.rank_shares[0] for row in report.rank_acceptability[:2]]
-    assert first_shares[0] == pytest.approx(0.5, abs=0.05)
-    assert first_shares[1] == pytest.approx(0.5, abs=0.05)
-    assert any("What decides it" in c for c in report.caveats)
+    # the third framework, behind as answered, wins a few draws of uncertain scores
+    third = report.rank_acceptability[2].rank_shares[0]
+    assert first_shares[0] == pytest.approx(first_shares[1], abs=0.06)
+    assert sum(first_shares) + third == pytest.approx(1.0)
+    assert "What decides it" in report.verdict and report.runner_up == tied.ranking[1].framework
 
 
 def _closest_questionnaire() -> tuple[Requirements, Recommendation]:
@@ -157,18 +169,20 @@ def test_one_eligible_framework_needs_no_sampling() -> None:
     assert report.level == "single" and report.first_share == 1.0
 
 
-def test_two_thousand_samples_take_well_under_200_ms() -> None:
-    """Not a timing test of the machine: a guard against losing the vectorisation (100x)."""
+def test_ten_thousand_samples_stay_interactive() -> None:
+    """Not a timing test of the machine (bench/bench_robustness.py is): a guard against losing
+    the vectorisation, which would cost 100x."""
     rec = recommend(load_answers(ROOT_EXAMPLES["mobile-vision-app"]))
     analyse_robustness(rec)
     started = time.perf_counter()
-    analyse_robustness(rec, samples=2000)
-    assert time.perf_counter() - started < 1.0
+    analyse_robustness(rec, samples=10_000)
+    assert time.perf_counter() - started < 2.0
 
 
 def test_measured_spread_is_sampled_where_calibration_was_used() -> None:
     """Two frameworks measured equally fast, a point apart as answered: a tight measurement
-    keeps the order, a noisy one (cv 50%) lets the runner-up win some draws."""
+    narrows the calibrated runtime score below an unmeasured one's spread, a noisy one (cv 50%)
+    leaves it wider."""
     from tests.test_calibration import answers, measured, speeds
 
     requirements = answers(
@@ -176,8 +190,100 @@ def test_measured_spread_is_sampled_where_calibration_was_used() -> None:
                     "development_speed": 0, "long_term_support": 1, "language_support": 0}
     )  # fmt: skip
     assert not analyse_robustness(recommend(requirements)).measured_spread_used
-    tight = analyse_robustness(recommend(requirements, measured(*speeds(100, 100, 25, cv=0.001))))
-    noisy = analyse_robustness(recommend(requirements, measured(*speeds(100, 100, 25, cv=0.5))))
+    tight_rec = recommend(requirements, measured(*speeds(100, 100, 25, cv=0.001)))
+    noisy_rec = recommend(requirements, measured(*speeds(100, 100, 25, cv=0.5)))
+    tight, noisy = analyse_robustness(tight_rec), analyse_robustness(noisy_rec)
     assert tight.measured_spread_used and noisy.measured_spread_used
-    assert tight.rank_acceptability[0].rank_shares[0] > 0.99
-    assert 0.02 < noisy.rank_acceptability[1].rank_shares[0] < 0.5
+
+    def runtime_sd(report: Any, framework: str) -> float:
+        return next(
+            s.sd for s in report.score_uncertainty
+            if s.framework == framework and s.criterion is Criterion.RUNTIME_PERFORMANCE
+        )  # fmt: skip
+
+    top = tight_rec.ranking[0].framework
+    assert runtime_sd(noisy, top) > runtime_sd(tight, top) + 0.1
+    assert next(s for s in noisy.score_uncertainty if s.measured).text.count("measured") == 1
+    # calibration already lets a noisy figure count less (its confidence), so the prior's
+    # spread comes back in: no longer "a tight measurement makes the order certain"
+    assert runtime_sd(tight, top) < runtime_sd(tight, "jax")
+
+
+def test_a_near_tie_on_unverified_claims_is_not_robust() -> None:
+    """The issue's case: under 3 points apart on scores resting on claims never dated as checked.
+    Priority sampling alone called such picks 100% robust; with the scores' own uncertainty the
+    verdict names the runner-up and what decides it."""
+    rec = recommend(load_answers(ROOT_EXAMPLES["mobile-vision-app"]))
+    assert rec.margin is not None and rec.margin < 3
+    report = analyse_robustness(rec)
+    unverified = [
+        c for s in report.score_uncertainty if s.framework == rec.top_pick
+        for c in s.claims if c.standing != "current"
+    ]  # fmt: skip
+    assert unverified
+    assert report.level != "robust" and report.first_share is not None
+    assert report.first_share < 0.95
+    assert "100%" not in report.verdict
+    assert report.runner_up is not None and report.runner_up != rec.top_pick
+    runner_name = next(r.name for r in report.rank_acceptability if r.framework == report.runner_up)
+    assert f"runner-up {runner_name}" in report.verdict
+    assert "What decides it: " in report.verdict and 1 <= len(report.deciding) <= 2
+
+
+def test_mxnet_against_a_maintained_framework_with_long_term_support_5_is_robust() -> None:
+    """Lopsided: require_maintained off (MXNet stays in) and long-term support at 5."""
+    answers = {
+        "project": {"tasks": ["nlp"], "stage": "production"},
+        "team": {"existing_codebase": "mxnet"},
+        "priorities": {"long_term_support": 5},
+        "constraints": {"require_maintained": False, "candidates": ["mxnet", "pytorch"]},
+    }
+    rec = recommend(Requirements.model_validate(answers))
+    report = analyse_robustness(rec)
+    assert [r.framework for r in rec.ranking] == ["pytorch", "mxnet"]
+    assert report.level == "robust" and report.first_share is not None
+    assert report.first_share >= 0.95
+    assert report.verdict.startswith("PyTorch ranks first in")
+    mxnet = report.rank_acceptability[1]
+    assert mxnet.rank_shares[0] < 0.01 and mxnet.pairwise_winning["pytorch"] < 0.01
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
+def test_the_wording_follows_the_numbers(path: Any) -> None:
+    rec = recommend(load_answers(path))
+    report = analyse_robustness(rec, samples=2000)
+    if report.level in ("single", "none"):
+        return
+    share = report.first_share
+    assert share is not None
+    assert (report.level == "robust") == (share >= 0.95)
+    if report.level == "robust":
+        assert " ranks first in " in report.verdict and "runner-up" not in report.verdict
+    else:
+        assert "runner-up" in report.verdict
+        assert report.level == ("fairly_robust" if share >= 0.75 else "too_close")
+    for row in report.rank_acceptability:
+        for other, index in row.pairwise_winning.items():
+            back = next(r for r in report.rank_acceptability if r.framework == other)
+            assert index + back.pairwise_winning[row.framework] == pytest.approx(1.0, abs=2e-4)
+
+
+def test_the_same_answers_give_the_same_report_byte_for_byte() -> None:
+    rec = recommend(load_answers(ROOT_EXAMPLES["jax-science-group"]))
+    day = date(2026, 12, 2)
+    first = analyse_robustness(rec, as_of=day).model_dump_json()
+    assert analyse_robustness(rec, as_of=day).model_dump_json() == first
+    again = recommend(load_answers(ROOT_EXAMPLES["jax-science-group"]))
+    assert analyse_robustness(again, as_of=day).model_dump_json() == first
+    flags = ["--answers", "examples/jax-science-group.toml", "--robustness", "--no-calibrate",
+             "--format", "json"]  # fmt: skip
+    outputs = {_cli("recommend", *flags) for _ in range(2)}
+    assert len(outputs) == 1
+
+
+def _cli(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "advisor", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return result.stdout

@@ -4,7 +4,9 @@
 model. `smallest_flips` searches the questionnaire itself: for each runner-up, every priority moved
 step by step, and every single-answer edit the schema allows (each enum value, each list item
 added or removed, each flag flipped), re-running the engine on each; only edits under which that
-framework really wins are reported. Nothing is hand-written per framework, so a new field or
+framework really wins are reported. It also gives the crossover points (`crossover`: the priority
+at which the pick changes, per criterion, each re-checked with the engine, and the scores whose
+value would change it, with the evidence that would move them). Nothing is hand-written per framework, so a new field or
 framework is searched without code changes. Constraints (exclusions) are left out of the search:
 "exclude the winner" is never advice.
 """
@@ -15,11 +17,15 @@ import enum
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.core.answers import AnswersError, merge, validate_answers
+from advisor.core.decision.crossover import CrossoverReport, crossovers
+from advisor.core.decision.matrix import decision_matrix
+from advisor.core.decision.uncertainty import score_uncertainty
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
 from advisor.core.knowledge import Knowledge
@@ -154,24 +160,21 @@ class Flip(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    framework: str
-    name: str
-    kind: str
-    """priority | answer"""
-    change: str
-    """the edit as `--set` takes it"""
-    description: str
-    lead: float
-    """points the framework would be ahead by"""
+    framework: str = Field(description="the runner-up that would win")
+    name: str = Field(description="its display name")
+    kind: str = Field(description="priority | answer")
+    change: str = Field(description="the edit as `--set` takes it")
+    description: str = Field(description="the edit in words")
+    lead: float = Field(description="points the framework would be ahead by")
 
 
 class RunnerUp(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    framework: str
-    name: str
-    behind: float
-    flips: list[Flip]
+    framework: str = Field(description="a framework ranked below the pick")
+    name: str = Field(description="its display name")
+    behind: float = Field(description="points behind the pick as answered")
+    flips: list[Flip] = Field(description="the smallest verified edits under which it wins")
 
     def sentence(self) -> str:
         if not self.flips:
@@ -184,10 +187,14 @@ class RunnerUp(BaseModel):
 class WhatIfReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    top_pick: str | None
-    runners_up: list[RunnerUp]
-    evaluated: int
-    """how many edited questionnaires were scored"""
+    top_pick: str | None = Field(description="the engine's pick for the answers as given")
+    runners_up: list[RunnerUp] = Field(description="every other eligible framework, in rank order")
+    evaluated: int = Field(description="how many edited questionnaires were scored")
+    crossovers: CrossoverReport | None = Field(
+        None,
+        description="crossover points: per criterion the priority at which the pick changes "
+        "(verified: re-checked with the engine), and the scores that would change it",
+    )
 
     def text_lines(self) -> list[str]:
         lines = ["What would change the pick (each change checked by re-running the engine):"]
@@ -199,6 +206,9 @@ class WhatIfReport(BaseModel):
                 f"    --set {f.change}   ({f.name} ahead by {_points(f.lead)})"
                 for f in runner.flips
             )
+        crossing = self.crossovers.text_lines("    ") if self.crossovers else []
+        if crossing:
+            lines += ["  Crossover points (holding your other answers):", *crossing]
         return lines
 
     def markdown_lines(self) -> list[str]:
@@ -212,6 +222,9 @@ class WhatIfReport(BaseModel):
                 for f in runner.flips
             )
         lines += ["", "*Each change was applied and the engine re-run to confirm the new winner.*"]
+        crossing = self.crossovers.markdown_lines() if self.crossovers else []
+        if crossing:
+            lines += ["", "Crossover points (holding your other answers):", "", *crossing]
         return lines
 
 
@@ -293,8 +306,10 @@ def smallest_flips(
     *,
     knowledge: Knowledge | None = None,
     measurements: Measurements | None = None,
+    as_of: date | None = None,
 ) -> WhatIfReport:
-    """For each runner-up, the smallest verified edits that make it the top pick."""
+    """For each runner-up, the smallest verified edits that make it the top pick, and the
+    crossover points (`as_of`: the date claim ages are measured at, see `uncertainty`)."""
     kb = knowledge_in_force(knowledge)
     known_leaves = leaves(kb.registry)
     base = recommend(requirements, measurements, knowledge=kb)
@@ -350,4 +365,21 @@ def smallest_flips(
         runners.append(
             RunnerUp(framework=fw, name=ranked.name, behind=top_score - ranked.score, flips=flips)
         )
-    return WhatIfReport(top_pick=base.top_pick, runners_up=runners, evaluated=evaluated)
+    crossing = crossovers(
+        decision_matrix(base, kb),
+        score_uncertainty(base, knowledge=kb, as_of=as_of),
+        requirements,
+        kb,
+    )
+    checked = []
+    for point in crossing.priorities:
+        result = run(f"priorities.{point.criterion.value}={point.whole}")
+        checked.append(
+            point.model_copy(update={"verified": bool(result and wins(result, point.winner))})
+        )
+    return WhatIfReport(
+        top_pick=base.top_pick,
+        runners_up=runners,
+        evaluated=evaluated,
+        crossovers=crossing.model_copy(update={"priorities": checked}),
+    )
