@@ -148,3 +148,117 @@ def test_whatif_without_set_searches_the_flips() -> None:
     result = _cli("--answers", "examples/mobile-vision-app.toml")
     assert result.returncode == 0, result.stderr
     assert "would win if" in result.stdout and "--set " in result.stdout
+
+
+# -- crossover points ---------------------------------------------------------------------------
+
+
+def _engine_crossover(requirements: Requirements, name: str, step: int) -> tuple[int, str] | None:
+    """Brute force: the first whole priority, moving one way, at which the engine's pick changes
+    to a framework strictly ahead."""
+    base = recommend(requirements)
+    current = getattr(requirements.priorities, name)
+    for value in range(current + step, 6 if step > 0 else -1, step):
+        after = recommend(apply_changes(requirements, [f"priorities.{name}={value}"]))
+        if after.top_pick != base.top_pick and after.margin is not None and after.margin > 0:
+            return value, str(after.top_pick)
+    return None
+
+
+@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
+def test_priority_crossovers_agree_with_re_running_the_engine(path: Path) -> None:
+    from advisor.core.decision.crossover import priority_crossovers
+    from advisor.core.decision.matrix import decision_matrix
+    from advisor.core.in_force import knowledge_in_force
+
+    requirements = load_answers(path)
+    rec = recommend(requirements)
+    if len(rec.ranking) < 2:
+        return
+    kb = knowledge_in_force()
+    found, steady, ignored = priority_crossovers(decision_matrix(rec, kb), kb)
+    by_key = {(c.criterion.value, c.direction): c for c in found}
+    for name in type(requirements.priorities).model_fields:
+        if name in {c.value for c in ignored}:
+            continue
+        for step, direction in ((1, "raise"), (-1, "lower")):
+            engine = _engine_crossover(requirements, name, step)
+            crossing = by_key.get((name, direction))
+            if engine is None:
+                assert crossing is None, (name, direction, crossing)
+                continue
+            assert crossing is not None, (name, direction, engine)
+            assert (crossing.whole, crossing.winner) == engine
+            current = getattr(requirements.priorities, name)
+            assert min(current, crossing.whole) <= crossing.at <= max(current, crossing.whole)
+    for criterion in steady:
+        assert criterion.value not in {c[0] for c in by_key}
+
+
+@pytest.mark.parametrize("example", ["jax-science-group", "mobile-vision-app", "tpu-training"])
+def test_a_score_past_its_crossover_changes_the_pick_and_one_short_of_it_does_not(
+    example: str,
+) -> None:
+    """Each score crossover, checked by rescoring the ranking with that one score moved."""
+    from advisor.core.decision.robustness import analyse_robustness
+
+    rec = recommend(load_answers(ROOT / "examples" / f"{example}.toml"))
+    report = analyse_robustness(rec, samples=200)
+    assert report.crossovers is not None and report.crossovers.scores
+
+    def winner(framework: str, criterion: object, value: float) -> str:
+        best: tuple[float, int, str] | None = None
+        for index, ranked in enumerate(rec.ranking):
+            rows = [ranked.criteria] + [o.criteria for o in ranked.options[1:]]
+            for row_index, row in enumerate(rows):
+                scores = {c.criterion: c.score for c in row}
+                if ranked.framework == framework and row_index == 0:
+                    scores[criterion] = value  # type: ignore[index]
+                total = sum(c.weight * scores[c.criterion] for c in row) / sum(
+                    c.weight for c in row
+                )
+                if best is None or (round(total, 9), -index) > (round(best[0], 9), -best[1]):
+                    best = (total, index, ranked.framework)
+        assert best is not None
+        return best[2]
+
+    for crossing in report.crossovers.scores:
+        past = crossing.at + (0.01 if crossing.direction == "raise" else -0.01)
+        short = crossing.at - (0.02 if crossing.direction == "raise" else -0.02)
+        assert winner(crossing.framework, crossing.criterion, past) == crossing.winner
+        assert winner(crossing.framework, crossing.criterion, short) == rec.top_pick
+        assert crossing.z == pytest.approx(
+            abs(crossing.at - crossing.score) / crossing.sd, abs=0.02
+        )
+        if crossing.criterion.value in ("runtime_performance", "memory_efficiency"):
+            assert any(e.kind == "probe" and "advisor probe" in (e.command or "")
+                       for e in crossing.evidence)  # fmt: skip
+        else:
+            assert crossing.evidence and all(e.kind == "claim" for e in crossing.evidence)
+
+
+def test_whatif_search_reports_checked_crossover_points() -> None:
+    report = smallest_flips(load_answers(ROOT / "examples" / "jax-science-group.toml"))
+    assert report.crossovers is not None and report.crossovers.priorities
+    assert all(c.verified for c in report.crossovers.priorities)
+    text = "\n".join(report.text_lines())
+    assert "Crossover points (holding your other answers):" in text
+    assert "lower team fit from 3 to 2 and PyTorch wins" in text
+    result = _cli("--answers", "examples/jax-science-group.toml")
+    assert result.returncode == 0, result.stderr
+    assert "Crossover points" in result.stdout and " wins (crosses at " in result.stdout
+    payload = json.loads(_cli("--answers", "examples/jax-science-group.toml", "--format",
+                              "json").stdout)  # fmt: skip
+    assert payload["crossovers"]["priorities"][0]["verified"] is True
+
+
+def test_explain_shows_each_scores_uncertainty_and_what_would_change_the_pick() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "advisor", "explain", "jax", "--no-calibrate",
+         "--answers", "examples/jax-science-group.toml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "  uncertainty: 5.00 ± " in result.stdout
+    assert "What would change the pick (holding your other answers):" in result.stdout
+    assert "lower team fit from 3 to 2 and PyTorch wins" in result.stdout

@@ -1,8 +1,17 @@
-"""The full evidence trail behind one framework's score, for `advisor explain`."""
+"""The full evidence trail behind one framework's score, for `advisor explain`.
+
+Each score shows its uncertainty ("3.50 ± 0.60 — from two claims, one unverified"), and the end
+says what would change the pick: the crossover points that concern this framework.
+"""
 
 from __future__ import annotations
 
+from datetime import date
+
 from advisor.core.criteria import LABELS
+from advisor.core.decision.crossover import CrossoverReport, crossovers
+from advisor.core.decision.matrix import decision_matrix
+from advisor.core.decision.uncertainty import ScoreUncertainty, score_uncertainty
 from advisor.core.engine import claim_evidence
 from advisor.core.recommendation import ClaimEvidence, Recommendation
 from advisor.files.knowledge_files import default_knowledge
@@ -23,8 +32,30 @@ def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:
     return f"{claim.text}{verdict} — {'; '.join(sources)}"
 
 
-def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
-    """Every prior, adjustment, claim and caveat behind a framework's standing."""
+def _changes(
+    rec: Recommendation, framework: str, crossing: CrossoverReport, markdown: bool
+) -> list[str]:
+    """The crossovers that concern `framework`: what would make it lose (the top pick) or win."""
+    bullet = "- " if markdown else "  "
+    top = rec.top_pick == framework
+    priorities = [p for p in crossing.priorities if top or p.winner == framework]
+    scores = [s for s in crossing.scores if top or framework in (s.winner, s.framework)]
+    if not priorities and not scores:
+        return []
+    title = "What would change the pick" if top else "What would make it the pick"
+    out = [f"## {title}" if markdown else f"{title} (holding your other answers):"]
+    out.extend(f"{bullet}{p.sentence()} (crosses at {p.at:.2f})" for p in priorities[:4])
+    for s in scores[:4]:
+        settle = f"; to settle it: {s.settle()}" if s.evidence else ""
+        out.append(f"{bullet}{s.sentence()}, {s.z:.1f} sd away{settle}")
+    return [*out, ""]
+
+
+def explain(
+    rec: Recommendation, framework: str, fmt: str = "text", as_of: date | None = None
+) -> str:
+    """Every prior, adjustment, claim and caveat behind a framework's standing, each score with
+    its uncertainty (claim ages as of `as_of`), and the crossovers that concern it."""
     markdown = fmt == "markdown"
     bullet = "- " if markdown else "  "
     sub = "  - " if markdown else "      "
@@ -38,6 +69,11 @@ def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
     entry = next(e for e in rec.ranking if e.framework == framework)
     head = f"{entry.name} {entry.version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
     out.append(f"# {head}" if markdown else head)
+    if kb.uncertainty is not None:
+        out.append(
+            f"{bullet}each score's uncertainty (± one sd) comes from its claims' standing and "
+            "age (knowledge/uncertainty.toml; unverified: never dated as checked)"
+        )
     if entry.options:
         out.append(
             f"{bullet}scored on each backend it runs on: "
@@ -47,12 +83,24 @@ def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
     out.append("")
     rules = {ev.rule: ev for ev in entry.evidence}
     profile = kb.frameworks.get(framework)
+    spreads: ScoreUncertainty | None = None
+    crossing: CrossoverReport | None = None
+    if kb.uncertainty is not None:
+        spreads = score_uncertainty(rec, knowledge=kb, as_of=as_of)
+        if len(rec.ranking) > 1:
+            matrix = decision_matrix(rec, kb)
+            crossing = crossovers(matrix, spreads, rec.requirements, kb)
     for c in entry.criteria:
         title = (
             f"{LABELS[c.criterion]}: {c.score:.2f}/5 x weight {c.weight:.2f} = "
             f"{c.contribution:.1f} points"
         )
         out.append(f"## {title}" if markdown else title)
+        spread = spreads.of(framework, c.criterion, entry.backend) if spreads else None
+        if spread is not None:
+            stale = [s.id for s in spread.claims if s.stale]
+            note = f" (stale: {', '.join(stale)})" if stale else ""
+            out.append(f"{bullet}uncertainty: {spread.text}{note}")
         base = f"prior {c.prior:.2f}"
         prior = profile.priors.get(c.criterion) if profile else None
         if prior is not None and prior.inherit and entry.backend:
@@ -69,6 +117,8 @@ def explain(rec: Recommendation, framework: str, fmt: str = "text") -> str:
             for evidence_claim in ev.claims if ev else []:
                 out.append(f"{sub}{_claim_line(evidence_claim, markdown)}")
         out.append("")
+    if crossing is not None:
+        out.extend(_changes(rec, framework, crossing, markdown))
     if entry.caveats:
         out.append("## Caveats" if markdown else "Caveats:")
         out.extend(f"{bullet}{c.message}" for c in entry.caveats)

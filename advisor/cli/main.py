@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
 from advisor.cli.flags import (
@@ -39,7 +40,8 @@ def _report(args: argparse.Namespace) -> Any:
     if getattr(args, "robustness", False):
         from advisor.core.decision.robustness import analyse_robustness
 
-        extras["robustness"] = analyse_robustness(recommendation)
+        # claim ages are measured at today's date: the same answers give the same report that day
+        extras["robustness"] = analyse_robustness(recommendation, as_of=date.today())
     if getattr(args, "next_steps", False):
         from advisor.core.steps import next_steps
 
@@ -47,7 +49,9 @@ def _report(args: argparse.Namespace) -> Any:
     if getattr(args, "what_if", False):
         from advisor.core.decision.whatif import smallest_flips
 
-        extras["what_if"] = smallest_flips(requirements, measurements=measurements)
+        extras["what_if"] = smallest_flips(
+            requirements, measurements=measurements, as_of=date.today()
+        )
     return Report(recommendation, extras)
 
 
@@ -62,7 +66,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from advisor.cli.explain import explain
 
     report = _report(args)
-    sys.stdout.write(explain(report.recommendation, args.framework, args.format))
+    sys.stdout.write(
+        explain(report.recommendation, args.framework, args.format, as_of=date.today())
+    )
     return 0
 
 
@@ -92,7 +98,8 @@ def _add_recommend(sub: Any) -> None:
     rec.add_argument(
         "--robustness",
         action="store_true",
-        help="also sample nearby weightings (rank acceptability)",
+        help="also run SMAA-2 over uncertain scores and priorities (rank acceptability, "
+        "central weights, crossover points)",
     )
     rec.add_argument(
         "--what-if",

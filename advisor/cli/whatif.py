@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from typing import Any
 
 from advisor.cli.flags import (
@@ -55,7 +56,7 @@ def run_whatif(args: argparse.Namespace) -> int:
     requirements = requirements_from_args(args)
     measurements = load_stored_measurements(args)
     if not args.changes:
-        report = smallest_flips(requirements, measurements=measurements)
+        report = smallest_flips(requirements, measurements=measurements, as_of=date.today())
         if args.format == "json":
             sys.stdout.write(report.model_dump_json(indent=2) + "\n")
         else:
