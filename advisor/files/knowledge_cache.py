@@ -34,6 +34,9 @@ import gc
 import hashlib
 import json
 import sys
+import threading
+import types
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -92,10 +95,29 @@ class _Encoder:
         index = self.classes.get(cls)
         if index is None:
             index = self.classes[cls] = len(self.table)
-            self.table.append([_class_name(cls), fields])
+            entry: list[Any] = [_class_name(cls), fields]
+            self.table.append(entry)
+            if issubclass(cls, BaseModel):
+                entry.append(
+                    [[i, self._class(e, [])] for i, e in enumerate(_enum_fields(cls, fields)) if e]
+                )
         elif self.table[index][1] != fields:
             raise Unsupported(f"{cls.__qualname__} objects with different fields")
         return index
+
+    def _model_values(self, obj: BaseModel, index: int) -> list[Any]:
+        """A model's field values; those its class declares as an enum as the plain value."""
+        enums = dict(self.table[index][2])
+        values = []
+        for i, value in enumerate(obj.__dict__.values()):
+            if i in enums and value is not None:
+                enum_cls = self.table[enums[i]][0]
+                if not isinstance(value, enum.Enum) or _class_name(type(value)) != enum_cls:
+                    raise Unsupported(f"{type(obj).__qualname__}: a field that is not its enum")
+                values.append(self.node(value.value))
+            else:
+                values.append(self.node(value))
+        return values
 
     def node(self, obj: Any) -> Any:
         kind = type(obj)
@@ -150,10 +172,11 @@ class _Encoder:
         if isinstance(obj, BaseModel):
             fields = list(obj.__dict__)
             given = obj.model_fields_set
+            index = self._class(kind, fields)
             encoded = {
                 "~": "m",
-                "c": self._class(kind, fields),
-                "v": self._values(obj.__dict__.values()),
+                "c": index,
+                "v": self._model_values(obj, index),
                 "s": sum(1 << i for i, name in enumerate(fields) if name in given),
             }
             extra, private = obj.__pydantic_extra__, obj.__pydantic_private__
@@ -173,6 +196,19 @@ class _Encoder:
             values = self._values(getattr(obj, name) for name in slots)
             return {"~": "o", "c": self._class(kind, slots), "v": values}
         raise Unsupported(f"cannot cache a {kind.__module__}.{kind.__qualname__}")
+
+
+def _enum_fields(cls: type[BaseModel], fields: list[str]) -> list[type[enum.Enum] | None]:
+    """Per field, the enum its annotation says it holds (`E` or `E | None`), else None."""
+    found: list[type[enum.Enum] | None] = []
+    for name in fields:
+        annotation: Any = cls.model_fields[name].annotation
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(options) == 1:
+            annotation = options[0]
+        is_enum = isinstance(annotation, type) and issubclass(annotation, enum.Enum)
+        found.append(annotation if is_enum else None)
+    return found
 
 
 def _line(value: Any) -> bytes:
@@ -210,9 +246,11 @@ class _Class:
     """A class the file names, checked against the fields the file says its objects hold."""
 
     def __init__(self, entry: Any) -> None:
-        if not isinstance(entry, list) or len(entry) != 2:
+        if not isinstance(entry, list) or len(entry) not in (2, 3):
             raise Invalid("bad class entry")
-        name, fields = entry
+        name, fields = entry[0], entry[1]
+        self.enum_entries = entry[2] if len(entry) == 3 else []
+        self.enums: list[tuple[int, dict[Any, Any]]] = []  # filled in by _Table
         cls = _resolve(name)
         if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
             raise Invalid(f"{name}: bad field list")
@@ -300,6 +338,21 @@ class _Table:
         for index, klass in enumerate(classes):
             self.kinds[klass.kind][index] = klass
         self.models = self.kinds["m"]
+        members: dict[int, dict[Any, Any]] = {}
+        for index, klass in self.kinds["e"].items():
+            enum_cls: Any = klass.cls
+            members[index] = {member.value: member for member in enum_cls}
+        for klass in self.models.values():
+            declared = _enum_fields(klass.cls, klass.fields) if klass.enum_entries else []
+            for pair in _list(klass.enum_entries):
+                field, enum_index = _list(pair, 2)
+                if not (field.__class__ is int and 0 <= field < klass.count):
+                    raise Invalid("a bad enum field")
+                if enum_index.__class__ is not int or enum_index not in members:
+                    raise Invalid("an enum field of no enum")
+                if declared[field] is not classes[enum_index].cls:
+                    raise Invalid("an enum field of another enum")
+                klass.enums.append((field, members[enum_index]))
 
     def find(self, obj: dict[str, Any], kind: str) -> _Class:
         index = obj.get("c")
@@ -350,6 +403,15 @@ def _model(table: _Table, obj: dict[str, Any]) -> Any:
             private is None or private.__class__ is dict
         ):
             raise Invalid("bad extra or private fields")
+    if klass.enums:
+        values = list(values)
+        for field, members in klass.enums:
+            value = values[field]
+            if value is not None:
+                member = members.get(value)
+                if member is None:
+                    raise Invalid("not a member of the field's enum")
+                values[field] = member
     cls: Any = klass.cls
     model = cls.__new__(cls)
     # what unpickling a model sets, and what model_construct does, without validation
@@ -372,8 +434,16 @@ def _lazy(table: _Table, obj: dict[str, Any]) -> LazyMapping:
     ):
         raise Invalid("bad lazy table")
 
+    # one JSON decoder for every entry of the table (making one per entry cost more than the
+    # entry); the lock keeps each entry's numbering its own when threads read at once
+    hook = _Decoder(table)
+    parser = json.JSONDecoder(object_hook=hook)
+    lock = threading.Lock()
+
     def decode(text: str) -> Any:
-        return json.loads(text, object_hook=_Decoder(table))
+        with lock:
+            hook.memo = []
+            return parser.decode(text)
 
     return LazyMapping(dict(zip(keys, texts, strict=True)), decode)
 
