@@ -45,7 +45,9 @@ def truncated_normal(
     cells = sd.shape[-1]
     per_cell = mean.ndim == 1
     shape = (samples if samples is not None else 1, cells) if per_cell else mean.shape
-    out = mean + sd * rng.standard_normal(shape)
+    out = rng.standard_normal(shape)
+    out *= sd
+    out += mean
     flat = out.reshape(-1)
     bad = np.flatnonzero((flat < low) | (flat > high))
     if bad.size:
@@ -200,8 +202,16 @@ def smaa2(
     confidence = np.full(alternatives, np.nan)
     winners = np.flatnonzero(wins > 0)
     if winners.size:
-        for k in winners.tolist():
-            at_central = values(scores, central[k], starts, choice)
+        # every winner's central weights in one pass over the score draws
+        fixed = central[winners]  # winners x criteria
+        per_row_all = np.asarray(scores @ fixed.T)  # [samples x] rows x winners
+        for index, k in enumerate(winners.tolist()):
+            per_row = np.atleast_2d(per_row_all[..., index])
+            if choice is None or len(starts) == choice.shape[0]:
+                at_central = np.maximum.reduceat(per_row, starts, axis=1)
+            else:
+                rows = _choices(fixed[index : index + 1], choice, starts)[0]
+                at_central = per_row[:, rows]
             # ties go to the lower index, as in `ranks`
             confidence[k] = float((np.argmax(at_central, axis=1) == k).mean())
     return Indices(
