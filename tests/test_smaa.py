@@ -353,3 +353,36 @@ def test_every_json_field_of_the_analyses_is_documented_in_its_schema() -> None:
 
     for model in (RobustnessReport, WhatIfReport):
         assert _undocumented(model.model_json_schema(mode="serialization")) == []
+
+
+def test_dated_checks_narrow_the_scores_and_ageing_widens_them_again() -> None:
+    """The same knowledge with every claim checked on one day, analysed the next day and a year
+    and a half later: fresh checks beat undated claims, and stale ones lose the gain."""
+    import dataclasses
+    from datetime import date
+
+    kb = knowledge_in_force()
+
+    def variant(checked: str | None) -> Any:
+        claims = {
+            k: SimpleNamespace(id=c.id, verdict=c.verdict, references=c.references,
+                               corrected_by=c.corrected_by, checked=checked, shelf="version")
+            for k, c in kb.claims.items()
+        }  # fmt: skip
+        return dataclasses.replace(kb, claims=claims)
+
+    rec = recommend(load_answers(ROOT / "examples" / "apple-silicon-startup.toml"))
+    dated = variant("2026-06-01")
+    undated = analyse_robustness(rec, knowledge=variant(None), samples=4000)
+    fresh = analyse_robustness(rec, knowledge=dated, samples=4000, as_of=date(2026, 6, 2))
+    stale = analyse_robustness(rec, knowledge=dated, samples=4000, as_of=date(2027, 12, 1))
+
+    def mean_sd(report: Any) -> float:
+        return float(np.mean([s.sd for s in report.score_uncertainty]))
+
+    assert mean_sd(fresh) < mean_sd(undated) and mean_sd(fresh) < mean_sd(stale)
+    assert all(c.stale for s in stale.score_uncertainty for c in s.claims)
+    assert not any(c.stale for s in fresh.score_uncertainty for c in s.claims)
+    assert fresh.first_share is not None and undated.first_share is not None
+    assert fresh.first_share >= undated.first_share
+    assert stale.as_of == "2027-12-01"

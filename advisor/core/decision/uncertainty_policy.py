@@ -39,6 +39,7 @@ class AgePolicy(_Policy):
 
     def shelf_life(self, kind: object) -> float:
         """Days for a claim's `shelf` (a kind named here, a number of days, or nothing)."""
+        kind = getattr(kind, "value", kind)  # an enum of kinds reads as its value
         if isinstance(kind, int | float) and not isinstance(kind, bool) and kind > 0:
             return float(kind)
         if isinstance(kind, str) and kind in self.shelf_life_days:
