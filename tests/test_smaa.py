@@ -330,7 +330,7 @@ def test_the_policy_survives_the_compiled_cache(
     monkeypatch.setenv("ADVISOR_NO_CACHE", "1")
     uncached = load_knowledge()
     assert built.uncertainty == cached.uncertainty == uncached.uncertainty
-    assert type(cached.uncertainty).__name__ == "UncertaintyPolicy"
+    assert policy_of(cached) == policy_of(uncached) == POLICY
     rec = recommend(Requirements.model_validate({"project": {"tasks": ["nlp"]}}), knowledge=cached)
     assert analyse_robustness(rec, knowledge=cached, samples=500) == analyse_robustness(
         rec, knowledge=uncached, samples=500

@@ -69,7 +69,7 @@ def explain(
     entry = next(e for e in rec.ranking if e.framework == framework)
     head = f"{entry.name} {entry.version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
     out.append(f"# {head}" if markdown else head)
-    if kb.uncertainty is not None:
+    if kb.uncertainty:
         out.append(
             f"{bullet}each score's uncertainty (± one sd) comes from its claims' standing and "
             "age (knowledge/uncertainty.toml; unverified: never dated as checked)"
@@ -85,7 +85,7 @@ def explain(
     profile = kb.frameworks.get(framework)
     spreads: ScoreUncertainty | None = None
     crossing: CrossoverReport | None = None
-    if kb.uncertainty is not None:
+    if kb.uncertainty:
         spreads = score_uncertainty(rec, knowledge=kb, as_of=as_of)
         if len(rec.ranking) > 1:
             matrix = decision_matrix(rec, kb)

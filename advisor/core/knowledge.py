@@ -25,7 +25,6 @@ from advisor.core.conditions import (
     substitute,
 )
 from advisor.core.criteria import CRITERIA, Criterion
-from advisor.core.decision.uncertainty_policy import UncertaintyPolicy
 from advisor.core.questionnaire import Choice
 from advisor.core.registry import NO_CODEBASE, Entry, Registry
 
@@ -377,8 +376,10 @@ class Knowledge:
     claim_files: Mapping[str, str] = field(default_factory=dict)
     overridden_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """claim id -> seed claims (outdated or wrong) that this claim's evidence overturns"""
-    uncertainty: UncertaintyPolicy | None = None
-    """how uncertain scores are (knowledge/uncertainty.toml); the decision analysis reads it"""
+    uncertainty: Mapping[str, Any] = field(default_factory=dict)
+    """how uncertain scores are (knowledge/uncertainty.toml), validated at load and kept as plain
+    data, so a command that never analyses need not import its model; `policy_of` in
+    advisor.core.decision.uncertainty reads it"""
 
 
 def _problem(file: str, what: str, ident: str | None, error: Exception) -> KnowledgeError:
@@ -587,8 +588,10 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
     )
 
 
-def _uncertainty(files: Mapping[str, Mapping[str, Any]]) -> UncertaintyPolicy:
-    """The uncertainty policy (knowledge/uncertainty.toml, one [uncertainty] table)."""
+def _uncertainty(files: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The uncertainty policy (knowledge/uncertainty.toml, one [uncertainty] table), validated."""
+    from advisor.core.decision.uncertainty_policy import UncertaintyPolicy
+
     if not files:
         raise KnowledgeError("uncertainty.toml: missing (the uncertainty policy is data)")
     name, table = next(iter(files.items()))
@@ -598,9 +601,10 @@ def _uncertainty(files: Mapping[str, Mapping[str, Any]]) -> UncertaintyPolicy:
             f"{name}: unexpected top-level key(s) {sorted(unknown)}; expected [uncertainty]"
         )
     try:
-        return UncertaintyPolicy.model_validate(table.get("uncertainty", {}))
+        policy = UncertaintyPolicy.model_validate(table.get("uncertainty", {}))
     except ValidationError as error:
         raise _problem(name, "uncertainty", None, error) from None
+    return policy.model_dump()
 
 
 def _registry(

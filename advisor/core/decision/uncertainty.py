@@ -119,11 +119,24 @@ def _prepared(knowledge: Knowledge) -> _Prepared:
     return found
 
 
+_POLICIES: weakref.WeakKeyDictionary[Knowledge, UncertaintyPolicy] = weakref.WeakKeyDictionary()
+
+
 def policy_of(knowledge: Knowledge) -> UncertaintyPolicy:
-    policy = getattr(knowledge, "uncertainty", None)
-    if not isinstance(policy, UncertaintyPolicy):
-        raise ValueError("this knowledge has no uncertainty policy (knowledge/uncertainty.toml)")
-    return policy
+    """The knowledge's uncertainty policy as a model (the knowledge keeps it as plain data)."""
+    found = _POLICIES.get(knowledge)
+    if found is None:
+        raw = getattr(knowledge, "uncertainty", None)
+        if isinstance(raw, UncertaintyPolicy):
+            found = raw
+        elif raw:
+            found = UncertaintyPolicy.model_validate(raw)
+        else:
+            raise ValueError(
+                "this knowledge has no uncertainty policy (knowledge/uncertainty.toml)"
+            )
+        _POLICIES[knowledge] = found
+    return found
 
 
 def _as_date(value: Any) -> date | None:
