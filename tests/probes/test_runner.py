@@ -400,15 +400,26 @@ def test_default_threads_is_capped() -> None:
     assert 1 <= default_threads() <= 8
 
 
-def test_committed_config_points_mxnet_at_its_own_environment() -> None:
-    config = load_config(REPO / "advisor.toml")
-    assert config.interpreters["mxnet"].path == str(REPO / ".venv-mxnet" / "bin" / "python")
+def test_the_registry_points_mxnet_and_jax_at_their_own_environments() -> None:
+    from advisor.cli.probe import probe_plan
+
+    plan = {
+        item.framework: item for item in probe_plan(None, {}, load_config(REPO / "advisor.toml"))
+    }
+    assert plan["mxnet"].interpreter == str(REPO / ".venv-mxnet" / "bin" / "python")
+    assert plan["jax"].interpreter == str(REPO / ".venv-jax" / "bin" / "python")
+    assert plan["mxnet"].source == "knowledge/frameworks/mxnet.toml"
 
 
 # -- the real worker ---------------------------------------------------------------------------
 def _real_interpreters() -> dict[str, Interpreter]:
+    from advisor.cli.probe import probe_plan
+
     config = load_config(REPO / "advisor.toml")
-    return resolve_interpreters(["pytorch", "tensorflow", "mxnet"], config=config, environ={})
+    return {
+        item.framework: Interpreter(item.interpreter, item.source)
+        for item in probe_plan(["pytorch", "tensorflow", "mxnet"], {}, config)
+    }
 
 
 @pytest.mark.frameworks

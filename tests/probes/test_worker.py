@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from advisor.cli.probe import probe_plan
 from probes.catalogue import CAPABILITY_PROBES, PROBES
-from probes.config import load_config, resolve_interpreters
+from probes.config import Interpreter, load_config
 from probes.records import ProbeRecord, ProbeStatus
 from probes.runner import RunOptions, parse_message, run_probes, worker_environment
 
@@ -26,9 +27,11 @@ FRAMEWORKS = ("pytorch", "tensorflow", "mxnet", "jax")
 pytestmark = pytest.mark.frameworks
 
 
-INTERPRETERS = resolve_interpreters(
-    list(FRAMEWORKS), config=load_config(REPO / "advisor.toml"), environ={}
-)
+# The interpreters the registry declares (knowledge/frameworks/<id>.toml), as `advisor probe` uses.
+INTERPRETERS = {
+    item.framework: Interpreter(item.interpreter, item.source)
+    for item in probe_plan(list(FRAMEWORKS), {}, load_config(REPO / "advisor.toml"))
+}
 MISSING = {fw: i.path for fw, i in INTERPRETERS.items() if not i.exists()}
 
 
