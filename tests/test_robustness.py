@@ -69,7 +69,7 @@ def test_two_frameworks_built_to_tie_are_too_close_to_call() -> None:
     # the third framework, behind as answered, wins a few draws of uncertain scores
     third = report.rank_acceptability[2].rank_shares[0]
     assert first_shares[0] == pytest.approx(first_shares[1], abs=0.06)
-    assert sum(first_shares) + third == pytest.approx(1.0)
+    assert sum(first_shares) + third == pytest.approx(1.0, abs=1e-3)  # shares are rounded
     assert "What decides it" in report.verdict and report.runner_up == tied.ranking[1].framework
 
 

@@ -179,6 +179,79 @@ def values(
     return np.take_along_axis(per_row, rows, axis=1)
 
 
+class Accumulator:
+    """SMAA-2 indices accumulated over chunks of paired draws (scores, weights), so that each
+    chunk's arrays stay small enough for the CPU caches; `smaa2` is one chunk. The score draws
+    are kept for the confidence factors, which need every alternative's central weights first."""
+
+    def __init__(self, starts: np.ndarray, choice: FloatArray | None = None) -> None:
+        self.starts = starts
+        self.choice = choice
+        alternatives = len(starts)
+        self.draws = 0
+        self.rank_counts = np.zeros((alternatives, alternatives))
+        self.first_weights: FloatArray | None = None
+        self.wins = np.zeros(alternatives)
+        self.above = np.zeros((alternatives, alternatives))
+        self.weight_sum: FloatArray | None = None
+        self.kept: list[FloatArray] = []
+
+    def add(self, scores: FloatArray, weights: FloatArray) -> Accumulator:
+        norm = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+        rank = ranks(values(scores, norm, self.starts, self.choice))
+        alternatives = rank.shape[1]
+        for r in range(alternatives):
+            self.rank_counts[:, r] += (rank == r).sum(axis=0)
+        first = (rank == 0).astype(float)
+        self.wins += first.sum(axis=0)
+        chunk_first = first.T @ norm
+        self.first_weights = (
+            chunk_first if self.first_weights is None else self.first_weights + chunk_first
+        )
+        self.above += (rank[:, :, None] < rank[:, None, :]).sum(axis=0)
+        chunk_weights = norm.sum(axis=0)
+        self.weight_sum = (
+            chunk_weights if self.weight_sum is None else self.weight_sum + chunk_weights
+        )
+        self.draws += rank.shape[0]
+        self.kept.append(scores)
+        return self
+
+    def indices(self) -> Indices:
+        if self.draws == 0 or self.first_weights is None or self.weight_sum is None:
+            raise ValueError("no draws were added")
+        alternatives = len(self.starts)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            central = self.first_weights / self.wins[:, None]
+        central[self.wins == 0] = np.nan
+        confidence = np.full(alternatives, np.nan)
+        winners = np.flatnonzero(self.wins > 0)
+        if winners.size:
+            fixed = central[winners]  # winners x criteria
+            single = self.choice is None or len(self.starts) == self.choice.shape[0]
+            rows = None if single else _choices(fixed, self.choice, self.starts)  # type: ignore[arg-type]
+            hits = np.zeros(winners.size)
+            for scores in self.kept:  # every winner's central weights in one pass per chunk
+                per_row_all = np.asarray(scores @ fixed.T)  # [samples x] rows x winners
+                for index, k in enumerate(winners.tolist()):
+                    per_row = np.atleast_2d(per_row_all[..., index])
+                    if rows is None:
+                        at_central = np.maximum.reduceat(per_row, self.starts, axis=1)
+                    else:
+                        at_central = per_row[:, rows[index]]
+                    # ties go to the lower index, as in `ranks`
+                    hits[index] += float((np.argmax(at_central, axis=1) == k).sum())
+            draws = sum(scores.shape[0] if scores.ndim == 3 else 1 for scores in self.kept)
+            confidence[winners] = hits / draws
+        return Indices(
+            acceptability=self.rank_counts / self.draws,
+            central_weights=central,
+            confidence=confidence,
+            pairwise=self.above / self.draws,
+            mean_weights=self.weight_sum / self.draws,
+        )
+
+
 def smaa2(
     scores: FloatArray,
     weights: FloatArray,
@@ -188,36 +261,4 @@ def smaa2(
     """The SMAA-2 indices for paired draws of scores and weights (see the module docstring);
     `choice` (rows x criteria, the scores as known) picks the row of an alternative with
     several (see `values`)."""
-    norm = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
-    value = values(scores, norm, starts, choice)
-    alternatives = value.shape[1]
-    rank = ranks(value)
-    acceptability = np.stack([(rank == r).mean(axis=0) for r in range(alternatives)], axis=1)
-    first = (rank == 0).astype(float)
-    wins = first.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        central = (first.T @ norm) / wins[:, None]
-    central[wins == 0] = np.nan
-    pairwise = (rank[:, :, None] < rank[:, None, :]).mean(axis=0)
-    confidence = np.full(alternatives, np.nan)
-    winners = np.flatnonzero(wins > 0)
-    if winners.size:
-        # every winner's central weights in one pass over the score draws
-        fixed = central[winners]  # winners x criteria
-        per_row_all = np.asarray(scores @ fixed.T)  # [samples x] rows x winners
-        for index, k in enumerate(winners.tolist()):
-            per_row = np.atleast_2d(per_row_all[..., index])
-            if choice is None or len(starts) == choice.shape[0]:
-                at_central = np.maximum.reduceat(per_row, starts, axis=1)
-            else:
-                rows = _choices(fixed[index : index + 1], choice, starts)[0]
-                at_central = per_row[:, rows]
-            # ties go to the lower index, as in `ranks`
-            confidence[k] = float((np.argmax(at_central, axis=1) == k).mean())
-    return Indices(
-        acceptability=acceptability,
-        central_weights=central,
-        confidence=confidence,
-        pairwise=pairwise,
-        mean_weights=norm.mean(axis=0),
-    )
+    return Accumulator(starts, choice).add(scores, weights).indices()
