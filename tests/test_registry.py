@@ -157,8 +157,11 @@ def test_a_rule_naming_an_unknown_framework_fails_at_load(
 
 
 def test_every_shipped_framework_declares_a_probe_backend_that_exists() -> None:
+    """Every framework is measured by its own backend module; a front-end (Keras) declares one
+    too, and until its module exists its probe runs are recorded as missing, not faked."""
     kb = knowledge_in_force()
     for framework, profile in kb.frameworks.items():
         assert profile.probe is not None, framework
-        module = profile.probe.backend.replace(".", "/") + ".py"
-        assert (ROOT / module).is_file(), f"{framework}: {module} missing"
+        assert profile.probe.backend == f"probes.frameworks.{framework}"
+        module = ROOT / (profile.probe.backend.replace(".", "/") + ".py")
+        assert module.is_file() or profile.kind == "frontend", f"{framework}: {module} missing"
