@@ -532,6 +532,9 @@ def test_python_m_advisor_ui_serves_the_page_and_stops_on_ctrl_c(tmp_path: Path)
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        # a test run started in the background hands its children an ignored SIGINT; a terminal's
+        # Ctrl-C reaches a launcher with the default handler, so give it that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     try:
         deadline = time.monotonic() + 60
