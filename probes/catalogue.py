@@ -30,6 +30,9 @@ CAPABILITY_PROBES = (
     "capability.compile",
 )
 PROBES = COMPUTE_PROBES + CAPABILITY_PROBES
+FRONTEND_PROBES = ("import_time", "mlp_train", "conv_train_step", "keras_overhead")
+"""What a front-end's worker runs (Keras 3 on one backend): its MLP and conv training steps next
+to the native ones (params implementation=keras / native), then their ratio."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ def suite_sizes(suite: str) -> Sizes:
         raise ValueError(f"unknown suite {suite!r}: one of {', '.join(SUITES)}") from None
 
 
-def suite_probes(suite: str) -> tuple[str, ...]:
-    """The probe names a suite runs (the same list in every suite; sizes differ)."""
+def suite_probes(suite: str, frontend: bool = False) -> tuple[str, ...]:
+    """The probe names a suite runs (the same list in every suite; sizes differ); a front-end
+    runs FRONTEND_PROBES."""
     suite_sizes(suite)
-    return PROBES
+    return FRONTEND_PROBES if frontend else PROBES

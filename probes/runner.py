@@ -99,10 +99,26 @@ class RunOptions:
 
 
 @dataclass(frozen=True)
+class ProbeTarget:
+    """One worker of a run: a framework in an interpreter, plus what differs for this worker
+    alone (a front-end on one backend: the variable naming the backend, and `backend=<id>` in
+    the params of every record, including those the runner makes itself)."""
+
+    framework: str
+    interpreter: Interpreter
+    environment: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    frontend: bool = False
+    """its worker runs the front-end probe list (`probes.catalogue.FRONTEND_PROBES`)"""
+
+
+@dataclass(frozen=True)
 class FrameworkStarted:
     framework: str
     interpreter: Interpreter
     expected: tuple[str, ...] | None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """the target's own params (a front-end's backend)"""
 
 
 @dataclass(frozen=True)
@@ -235,7 +251,7 @@ def parse_message(line: str) -> dict[str, Any]:
     return message
 
 
-def expected_probes(suite: str, framework: str) -> tuple[str, ...] | None:
+def expected_probes(suite: str, framework: str, frontend: bool = False) -> tuple[str, ...] | None:
     """The probe names a suite runs, from `probes.catalogue` if it is there (else None)."""
     try:
         catalogue = importlib.import_module("probes.catalogue")
@@ -245,7 +261,7 @@ def expected_probes(suite: str, framework: str) -> tuple[str, ...] | None:
         function = getattr(catalogue, name, None)
         if callable(function):
             try:
-                names = function(suite)
+                names = function(suite, frontend=True) if frontend else function(suite)
             except (KeyError, ValueError, TypeError):
                 return None
             return tuple(dict.fromkeys(str(n) for n in names))
@@ -398,8 +414,10 @@ class _FrameworkRun:
         emit: Callable[[ProbeRecord], None],
         on_event: Callable[[Event], None],
         environ: Mapping[str, str],
+        target: ProbeTarget | None = None,
     ) -> None:
         self.framework = framework
+        self.target = target or ProbeTarget(framework, interpreter)
         self.interpreter = interpreter
         self.options = options
         self.run_id = run_id
@@ -411,7 +429,7 @@ class _FrameworkRun:
         # says what it runs in its hello
         catalogued = options.worker_module == WORKER_MODULE
         self.expected: tuple[str, ...] | None = options.probes or (
-            expected_probes(options.suite, framework) if catalogued else None
+            expected_probes(options.suite, framework, self.target.frontend) if catalogued else None
         )
         self.hello: dict[str, Any] | None = None
         self.finished_names: set[str] = set()
@@ -427,7 +445,7 @@ class _FrameworkRun:
 
     # -- records ---------------------------------------------------------------------------
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
-        merged = dict(params or {})
+        merged = {**self.target.params, **(params or {})}
         device = self.hello.get("device") if self.hello else None
         merged.setdefault("device", device or self.options.device)
         merged.setdefault("threads", self.options.threads)
@@ -547,6 +565,7 @@ class _FrameworkRun:
 
     def _run_worker(self, names: Sequence[str]) -> Outcome:
         env = worker_environment(self.options.threads, self.options.root, self._environ)
+        env.update(self.target.environment)
         try:
             self.worker = worker = _Worker(self._command(names), self.options.root, env)
         except OSError as error:
@@ -706,7 +725,9 @@ class _FrameworkRun:
 
     # -- the framework -------------------------------------------------------------------------
     def run(self) -> None:
-        self._on_event(FrameworkStarted(self.framework, self.interpreter, self.expected))
+        self._on_event(
+            FrameworkStarted(self.framework, self.interpreter, self.expected, self.target.params)
+        )
         if not self.interpreter.exists():
             self.run_status = ProbeStatus.MISSING
             self._add_problem(
@@ -740,7 +761,7 @@ class _FrameworkRun:
 
 
 def run_probes(
-    interpreters: Mapping[str, Interpreter],
+    interpreters: Mapping[str, Interpreter] | Sequence[ProbeTarget],
     options: RunOptions | None = None,
     *,
     on_record: Callable[[ProbeRecord], object] | None = None,
@@ -752,6 +773,9 @@ def run_probes(
     lock_wait_s: float = 0.0,
 ) -> list[ProbeRecord]:
     """Probe each framework in turn (dict order) and return every record made.
+
+    `interpreters` maps frameworks to interpreters, or lists targets (`ProbeTarget`: a framework
+    may then run in several workers, e.g. a front-end once per backend).
 
     `on_record` sees each record as soon as it is known (the CLI stores it there, so an
     interruption keeps it); KeyboardInterrupt kills the running worker and propagates. The run
@@ -778,10 +802,16 @@ def run_probes(
         store = default_store_path()
     with RunLock(lock_path_for(Path(store)), wait_s=lock_wait_s):
         host = host or host_fingerprint()
-        for framework, interpreter in interpreters.items():
+        targets = (
+            [ProbeTarget(fw, interpreter) for fw, interpreter in interpreters.items()]
+            if isinstance(interpreters, Mapping)
+            else list(interpreters)
+        )
+        for target in targets:
             _FrameworkRun(
-                framework=framework,
-                interpreter=interpreter,
+                framework=target.framework,
+                interpreter=target.interpreter,
+                target=target,
                 options=options,
                 run_id=run_id,
                 host=host,

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import platform
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from probes import overhead
 from probes import reference as ref
 from probes.catalogue import LEARNING_RATE, Sizes, suite_probes, suite_sizes
 from probes.fingerprint import machine_fingerprint
@@ -55,6 +57,8 @@ class Context:
     compiled: Capability | None = None
     """How mlp_train's compiled mode went: capability.compile reports that rather than the API's
     mere presence (torch.compile exists everywhere but needs a working C compiler)."""
+    pairs: dict[str, tuple[overhead.PairTimed, dict[str, Any]]] = field(default_factory=dict)
+    """A front-end's paired timings per model ("mlp", "conv"), for its overhead probe."""
 
     @property
     def budget(self) -> Budget:
@@ -394,6 +398,122 @@ PROBES: dict[str, Callable[[Context], Iterator[Result]]] = {
 }
 
 
+# -- a front-end (Keras) against its backend's native step -----------------------------------------
+def _frontend_pair(c: Context, model: str) -> Iterator[Result]:
+    """The front-end's step and the native one, both checked against the reference, then timed
+    in alternating rounds; yields the two figures (params implementation=keras / native)."""
+    backend: Any = c.backend
+    lr = LEARNING_RATE
+    if model == "mlp":
+        batch, d_in, hidden, d_out = c.sizes.mlp
+        weights, x, y = ref.mlp_problem(c.seed, batch, d_in, hidden, d_out)
+        before, after = ref.mlp_losses_over_two_steps(weights, x, y, lr)
+        shapes: dict[str, Any] = {
+            "batch": batch,
+            "inputs": d_in,
+            "hidden": hidden,
+            "outputs": d_out,
+        }
+        keras_job, native_job = backend.mlp_pair(weights, x, y, lr)
+        unit, work = "steps/s", 1.0
+    else:
+        batch, channels, size = c.sizes.conv
+        block, x, y = ref.conv_problem(c.seed, batch, channels, size)
+        before = ref.mse(ref.conv_forward(block, x), y)
+        after = ref.mse(ref.conv_forward(ref.conv_sgd_step(block, x, y, lr), x), y)
+        shapes = {"batch": batch, "channels": channels, "size": size, "kernel": 3}
+        keras_job, native_job = backend.conv_pair(block, x, y, lr)
+        unit, work = "images/s", float(batch)
+    params = {"backend": backend.backend, **shapes, "dtype": "float32"}
+    checked: dict[str, dict[str, Any]] = {}
+    for label, job in (("keras", keras_job), ("native", native_job)):
+        started = time.perf_counter()
+        first = float(job.fetch(job.run()))
+        first_call_s = time.perf_counter() - started
+        second = float(job.fetch(job.run()))
+        error = max(
+            check(first, before, ref.FP32_TOLERANCE), check(second, after, ref.FP32_TOLERANCE)
+        )
+        checked[label] = {
+            "first_call_s": round(first_call_s, 4),
+            "loss_before": first,
+            "loss_after": second,
+            "max_rel_error": error,
+        }
+    paired = overhead.measure_pair(keras_job.run, native_job.run, backend.sync, c.budget)
+    timed = Timed([], paired.other_load)
+    executions = {"keras": keras_job.details, "native": native_job.details}
+    c.pairs[model] = (paired, {"shapes": shapes, "executions": executions})
+    for label, samples in (("keras", paired.first), ("native", paired.second)):
+        yield measured(
+            _rates(samples, work),
+            unit,
+            {**params, "implementation": label},
+            timed,
+            rounds=len(samples),
+            steps_per_round=paired.steps_per_round,
+            timing="alternating rounds with the other implementation, in one process",
+            **checked[label],
+            **executions[label],
+        )
+
+
+def probe_frontend_mlp(c: Context) -> Iterator[Result]:
+    yield from _frontend_pair(c, "mlp")
+
+
+def probe_frontend_conv(c: Context) -> Iterator[Result]:
+    yield from _frontend_pair(c, "conv")
+
+
+def probe_keras_overhead(c: Context) -> Iterator[Result]:
+    """Front-end over native per-step time, per model, from the paired rounds timed above."""
+    backend: Any = c.backend
+    for model in ("mlp", "conv"):
+        params = {"backend": backend.backend, "model": model}
+        found = c.pairs.get(model)
+        if found is None:
+            source = "mlp_train" if model == "mlp" else "conv_train_step"
+            yield failed(RuntimeError(f"{source} gave no paired timings to compare"), params)
+            continue
+        paired, about = found
+        ratios = [a / b for a, b in zip(paired.first, paired.second, strict=True) if b > 0]
+        low, high = overhead.bootstrap_interval(paired.first, paired.second, seed=c.seed)
+        keras_s = statistics.median(paired.first)
+        native_s = statistics.median(paired.second)
+        yield ok(
+            keras_s / native_s,
+            "x",
+            params,
+            figures=ratios,
+            timed=Timed([], paired.other_load),
+            higher_is_better=False,
+            method=(
+                "ratio of the median per-step times (keras / native) over alternating rounds in "
+                f"one process; interval: paired bootstrap over rounds, {overhead.INTERVAL:.0%}"
+            ),
+            interval_low=round(low, 4),
+            interval_high=round(high, 4),
+            keras_ms=round(keras_s * 1e3, 4),
+            native_ms=round(native_s * 1e3, 4),
+            rounds=len(paired.first),
+            steps_per_round=paired.steps_per_round,
+            keras_execution=about["executions"]["keras"].get("execution", ""),
+            native_execution=about["executions"]["native"].get("execution", ""),
+            shapes=about["shapes"],
+        )
+
+
+FRONTEND_PROBES: dict[str, Callable[[Context], Iterator[Result]]] = {
+    "import_time": probe_import_time,
+    "mlp_train": probe_frontend_mlp,
+    "conv_train_step": probe_frontend_conv,
+    "keras_overhead": probe_keras_overhead,
+}
+"""What a front-end's worker runs (its backend says `frontend = True`): its training steps next to
+the native ones, then the overhead ratios."""
+
+
 def failed(error: BaseException, params: dict[str, Any] | None = None) -> Result:
     return {
         "status": "failed",
@@ -409,12 +529,15 @@ def failed(error: BaseException, params: dict[str, Any] | None = None) -> Result
 def run_probe(channel: Channel, c: Context, name: str) -> None:
     channel.send("start", probe=name, params={})
     try:
-        function = PROBES.get(name)
+        table = FRONTEND_PROBES if getattr(c.backend, "frontend", False) else PROBES
+        function = table.get(name)
         if function is None:
-            raise ValueError(f"unknown probe {name!r}: one of {', '.join(PROBES)}")
+            raise ValueError(f"unknown probe {name!r}: one of {', '.join(table)}")
         extra = getattr(c.backend, "record_details", None) or {}
+        own = {"backend": c.backend.backend} if table is FRONTEND_PROBES else {}  # type: ignore[attr-defined]
         for result in function(c):
             result["details"] = {**extra, **result["details"]}
+            result["params"] = {**own, **result["params"]}
             channel.send("result", framework=c.backend.name, probe=name, **result)
     except Exception as error:
         channel.send("result", framework=c.backend.name, probe=name, **failed(error))
@@ -422,7 +545,9 @@ def run_probe(channel: Channel, c: Context, name: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m probes.worker", description=__doc__)
-    parser.add_argument("--framework", required=True, help=f"one of {', '.join(available_backends())}")
+    parser.add_argument(
+        "--framework", required=True, help=f"one of {', '.join(available_backends())}"
+    )
     parser.add_argument("--suite", default="quick", choices=("tiny", "quick", "full"))
     parser.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--threads", type=int, default=1)
@@ -451,7 +576,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return EXIT_IMPORT
     import_seconds = time.perf_counter() - started
-    names = list(args.probe) or list(suite_probes(args.suite))
+    frontend = bool(getattr(backend, "frontend", False))
+    names = list(args.probe) or list(suite_probes(args.suite, frontend=frontend))
     versions = {**backend.versions(), "python": platform.python_version()}
     channel.send("hello", **base, versions=versions, import_seconds=import_seconds, probes=names)
     context = Context(backend, suite_sizes(args.suite), args.seed, import_seconds)
