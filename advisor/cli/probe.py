@@ -163,13 +163,36 @@ def _framework(text: str) -> str:
 
 
 class PlannedFramework(NamedTuple):
-    """One framework of a probe run: who measures it, in which interpreter."""
+    """One worker of a probe run: who measures which framework, in which interpreter (a
+    front-end has one per backend: `runs_on`, its environment variable and record params)."""
 
     framework: str
     name: str
     backend: str | None
     interpreter: str
     source: str
+    runs_on: str | None = None
+    """for a front-end: the backend framework this worker measures it on"""
+    environment: Mapping[str, str] = {}
+    params: Mapping[str, Any] = {}
+
+    def target(self) -> Any:
+        """This item as the runner's `ProbeTarget`."""
+        from probes.config import Interpreter
+        from probes.runner import ProbeTarget
+
+        return ProbeTarget(
+            framework=self.framework,
+            interpreter=Interpreter(self.interpreter, self.source),
+            environment=dict(self.environment),
+            params=dict(self.params),
+            frontend=self.runs_on is not None,
+        )
+
+
+FRONTEND_BACKEND_VARIABLE = "ADVISOR_PROBE_BACKEND"
+"""Names the backend a front-end's worker measures (probes/frameworks/keras.py maps it to
+KERAS_BACKEND before Keras is imported)."""
 
 
 def probe_plan(
@@ -180,23 +203,43 @@ def probe_plan(
 ) -> list[PlannedFramework]:
     """The frameworks to probe (default: all in the registry), each with the backend module and
     the interpreter its knowledge file declares, unless --python, the environment or
-    advisor.toml say otherwise."""
+    advisor.toml say otherwise. A front-end (Keras 3) gets one item per backend the registry
+    lists, each in that backend's interpreter (so `--python jax=...` moves Keras-on-JAX too)."""
     from advisor.core.in_force import knowledge_in_force
     from probes.config import Interpreter, resolve_interpreters
     from probes.runner import PACKAGE_ROOT
 
     kb = knowledge_in_force(knowledge)
     chosen = list(dict.fromkeys(frameworks or kb.frameworks))
+    runs_on = {fw: list(kb.frameworks[fw].backends) for fw in chosen if kb.frameworks[fw].backends}
+    # interpreters are resolved for native frameworks, including the backends of front-ends
+    natives = [fw for fw in chosen if fw not in runs_on]
+    natives += [b for fw in runs_on for b in runs_on[fw] if b not in natives]
     declared = {}
-    for fw in chosen:
+    for fw in natives:
         probe = kb.frameworks[fw].probe
         if probe is not None and probe.environment.venv:
             path = PACKAGE_ROOT / probe.environment.venv / "bin" / "python"
             declared[fw] = Interpreter(str(path), f"knowledge/frameworks/{fw}.toml")
-    interpreters = resolve_interpreters(chosen, overrides or {}, config, declared=declared)
+    interpreters = resolve_interpreters(natives, overrides or {}, config, declared=declared)
     planned = []
     for fw in chosen:
         probe = kb.frameworks[fw].probe
+        for b in runs_on.get(fw, []):
+            planned.append(
+                PlannedFramework(
+                    framework=fw,
+                    name=f"{kb.frameworks[fw].name} on {kb.frameworks[b].name}",
+                    backend=probe.backend if probe is not None else None,
+                    interpreter=interpreters[b].path,
+                    source=f"{b}'s: {interpreters[b].source}",
+                    runs_on=b,
+                    environment={FRONTEND_BACKEND_VARIABLE: b},
+                    params={"backend": b},
+                )
+            )
+        if fw in runs_on:
+            continue
         planned.append(
             PlannedFramework(
                 framework=fw,
@@ -314,7 +357,6 @@ def _stored(path: Path) -> list[ProbeRecord]:
 def _probe(args: argparse.Namespace, path: Path) -> int:
     from probes.config import (
         DEFAULT_TIMEOUT_S,
-        Interpreter,
         default_threads,
         find_config,
         load_config,
@@ -328,13 +370,14 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
     plan = probe_plan(args.framework, overrides, config)
     if args.plan:
         for item in plan:
+            env = "".join(f"; {k}={v}" for k, v in item.environment.items())
             print(
                 f"{item.framework:<12} {item.name:<16} backend {item.backend or '(none)'}; "
-                f"interpreter {item.interpreter} ({item.source})"
+                f"interpreter {item.interpreter} ({item.source}){env}"
             )
         return 0
-    frameworks = [item.framework for item in plan]
-    interpreters = {item.framework: Interpreter(item.interpreter, item.source) for item in plan}
+    frameworks = list(dict.fromkeys(item.framework for item in plan))
+    targets = [item.target() for item in plan]
     options = RunOptions(
         suite=args.suite,
         device="cuda" if args.device == "cuda" else "cpu",
@@ -360,7 +403,7 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
 
         try:
             run_probes(
-                interpreters,
+                targets,
                 options,
                 on_record=keep,
                 on_event=progress.event,
@@ -491,7 +534,11 @@ def _print_interpreters(args: argparse.Namespace, out: TextIO) -> None:
         return
     source = f"config {path}" if path else "no config file"
     lines = [f"\nnext probe run ({source}) starts:"]
-    lines += [f"  {item.framework:<12} {item.interpreter} ({item.source})" for item in plan]
+    lines += [
+        f"  {item.framework + (f' ({item.runs_on})' if item.runs_on else ''):<12} "
+        f"{item.interpreter} ({item.source})"
+        for item in plan
+    ]
     out.write(safe("\n".join(lines) + "\n"))
 
 
@@ -572,12 +619,14 @@ class _Progress:
 
     def _framework(self, event: Any) -> None:
         total = len(event.expected) if event.expected else None
+        on = getattr(event, "params", {}).get("backend")
+        label = f"{event.framework} on {on}" if on else event.framework
         if self._bar is not None:
             if self._task is not None:
                 self._bar.remove_task(self._task)
-            self._task = self._bar.add_task(_bar_text(f"{event.framework}: starting"), total=total)
+            self._task = self._bar.add_task(_bar_text(f"{label}: starting"), total=total)
         else:
-            self._say(f"{event.framework}: starting ({event.interpreter.path})")
+            self._say(f"{label}: starting ({event.interpreter.path})")
 
     def _ready(self, event: Any) -> None:
         versions = ", ".join(f"{k} {v}" for k, v in sorted(event.versions.items()))
