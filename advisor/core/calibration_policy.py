@@ -10,6 +10,20 @@ from advisor.core.questionnaire import Requirements, Stage, Task
 Weights = dict[str, float]
 
 
+class FrontendPolicy(BaseModel):
+    """How a front-end's measured overhead over its backend calibrates its runtime score
+    (advisor/core/frontend_calibration.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    probe: str = Field(min_length=1)
+    max_confidence: float = Field(gt=0, le=1)
+    model_family: dict[str, str] = Field(min_length=1)
+    """model param of the overhead records -> the runtime family whose weight it gets"""
+    replaces_rules: list[str] = Field(default_factory=list)
+    """rules whose runtime delta is a guess at the same overhead: scaled by (1 - confidence)"""
+
+
 class CalibrationPolicy(BaseModel):
     """Every number calibration uses; nothing here has a default, so the data file says it all."""
 
@@ -28,6 +42,8 @@ class CalibrationPolicy(BaseModel):
     task_weight: dict[Task, Weights]
     latency_critical_weight: Weights
     stage_weight: dict[Stage, Weights]
+    frontend: FrontendPolicy | None = None
+    """absent: a front-end's runtime score is its prior's (no measured overhead is used)"""
 
     @model_validator(mode="after")
     def _consistent(self) -> CalibrationPolicy:
@@ -43,6 +59,12 @@ class CalibrationPolicy(BaseModel):
             raise ValueError(f"weights name families without a base weight: {', '.join(unknown)}")
         if any(w < 0 for table in [self.base_weight, *tables] for w in table.values()):
             raise ValueError("weights must not be negative")
+        if self.frontend is not None:
+            strange = sorted(set(self.frontend.model_family.values()) - set(self.base_weight))
+            if strange:
+                raise ValueError(
+                    f"frontend.model_family names unknown families: {', '.join(strange)}"
+                )
         return self
 
     def family_weights(self, requirements: Requirements) -> Weights:

@@ -276,9 +276,15 @@ def _score_framework(
     calibration_caveats: list[Caveat],
     inherited: Mapping[Criterion, float] | None = None,
     backend: str | None = None,
+    rule_scale: Mapping[tuple[str, Criterion], float] | None = None,
+    measured_evidence: Mapping[Criterion, str] | None = None,
 ) -> _Scored:
     """One framework's scores; a front-end is scored on one `backend`, its inheriting priors
-    starting from that backend's scores for these answers (`inherited`)."""
+    starting from that backend's scores for these answers (`inherited`). `rule_scale` scales a
+    rule's delta on a criterion (a measurement that replaces the rule's guess);
+    `measured_evidence` names the measurement behind a calibrated score."""
+    rule_scale = rule_scale or {}
+    measured_evidence = measured_evidence or {}
     profile = knowledge.frameworks[framework]
     inherited = inherited or {}
     low, high = knowledge.scoring.score_min, knowledge.scoring.score_max
@@ -298,7 +304,10 @@ def _score_framework(
                 continue
             touches = True
             if effect.delta is not None and effect.criterion is not None:
-                deltas.setdefault(effect.criterion, []).append((compiled.rule.id, effect.delta))
+                factor = rule_scale.get((compiled.rule.id, effect.criterion), 1.0)
+                deltas.setdefault(effect.criterion, []).append(
+                    (compiled.rule.id, effect.delta * factor)
+                )
             elif effect.level is not None and effect.criterion is not None:
                 current = levels.get(effect.criterion)
                 if current is None or effect.level < current[1]:
@@ -352,6 +361,7 @@ def _score_framework(
                 weight=round(weight, 4),
                 contribution=round(contribution, 4),
                 prior_claims=list(prior.claims),
+                measured=measured_evidence.get(criterion),
             )
         )
 
@@ -504,20 +514,26 @@ def recommend(
                 rules=[],
             )
             continue
-        options[fw] = sorted(
-            (
+        measured = _frontend_measured(requirements, measurements, kb, fw, backends)
+        scored_options = []
+        for b in backends:
+            inherited = {c.criterion: c.score for c in scored[b].criteria}
+            own = _frontend_option(kb, fw, b, measured, inherited)
+            scored_options.append(
                 (
                     b,
                     _score_framework(
-                        fw, kb, prepared, fired_ids, weights, {}, [],
-                        inherited={c.criterion: c.score for c in scored[b].criteria},
-                        backend=b,
+                        fw, kb, prepared, fired_ids, weights, own.calibrated,
+                        [_make(Caveat, message=m, rule="calibration", claims=[]) for m in own.caveats],
+                        inherited=inherited, backend=b, rule_scale=own.rule_scale,
+                        measured_evidence=own.evidence,
                     ),
                 )
-                for b in backends
-            ),
+            )  # fmt: skip
+        options[fw] = sorted(
+            scored_options,
             key=lambda option: (-round(option[1].score, 6), kb.frameworks[option[0]].order),
-        )  # fmt: skip
+        )
         scored[fw] = options[fw][0][1]
     eligible = [fw for fw in kb.frameworks if fw in scored and fw not in excluded]
     order = sorted(
@@ -575,6 +591,56 @@ def recommend(
         overrides=_overrides(kb, prepared, fired, eligible),
         requirements=requirements,
     )
+
+
+def _frontend_measured(
+    requirements: Requirements,
+    measurements: Measurements | None,
+    knowledge: Knowledge,
+    frontend: str,
+    backends: list[str],
+) -> Any:
+    """The front-end's measured overheads per backend (None without measurements)."""
+    if measurements is None or knowledge.calibration.frontend is None:
+        return None
+    from advisor.core.frontend_calibration import frontend_measurements
+
+    return frontend_measurements(
+        requirements, measurements, frontend, backends, policy=knowledge.calibration
+    )
+
+
+def _frontend_option(
+    knowledge: Knowledge,
+    frontend: str,
+    backend: str,
+    measured: Any,
+    inherited: Mapping[Criterion, float],
+) -> Any:
+    """Calibrated runtime, rule scaling and caveats of a front-end on one backend."""
+    from advisor.core.frontend_calibration import (
+        OptionCalibration,
+        option_calibration,
+        summary_caveats,
+    )
+
+    if measured is None:
+        return OptionCalibration({}, {}, [], {})
+    names = {fw: p.name for fw, p in knowledge.frameworks.items()}
+    runtime = Criterion.RUNTIME_PERFORMANCE
+    prior = knowledge.frameworks[frontend].priors[runtime].base(inherited.get(runtime))
+    label = names[frontend]
+    own = option_calibration(
+        measured,
+        backend,
+        inherited=inherited.get(runtime, prior),
+        prior=prior,
+        policy=knowledge.calibration,
+        names=names,
+        frontend_name=label,
+    )
+    others = summary_caveats(measured, names, label, besides=backend)
+    return own._replace(caveats=[*own.caveats, *others])
 
 
 def _display_name(knowledge: Knowledge, framework: str, backend: str | None) -> str:

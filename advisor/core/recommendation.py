@@ -59,6 +59,9 @@ class CriterionScore(_Out):
     weight: float
     contribution: float = Field(description="points of the 0-100 total this criterion gives")
     prior_claims: list[str] = Field(default_factory=list)
+    measured: str | None = Field(
+        None, description="the measurement that calibrated this score, with its run and date"
+    )
 
 
 class RuleEvidence(_Out):
@@ -110,6 +113,14 @@ class RankedFramework(_Out):
         default_factory=list,
         description="for a front-end: every usable backend with its score, best first",
     )
+
+    @property
+    def name_with_version(self) -> str:
+        """ "Keras 3 on TensorFlow (keras 3.15.1)", not "... TensorFlow 3.15.1": a front-end's
+        version is its own, not its backend's."""
+        if self.backend:
+            return f"{self.name} ({self.framework} {self.version})"
+        return f"{self.name} {self.version}"
 
 
 class Exclusion(_Out):
