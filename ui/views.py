@@ -312,7 +312,7 @@ def render_top(rec: Recommendation, summary: str) -> None:
         else ""
     )
     st.success(
-        f"### Top pick: {top.name} {top.version}\n{top.score:.1f}/100{ahead}",
+        f"### Top pick: {top.name_with_version}\n{top.score:.1f}/100{ahead}",
         icon=":material/emoji_events:",
     )
     st.caption(f"For: {md(summary)}")

@@ -67,7 +67,9 @@ def explain(
         out.extend(f"{bullet}{reason}" for reason in excluded.reasons)
         return "\n".join(out) + "\n"
     entry = next(e for e in rec.ranking if e.framework == framework)
-    head = f"{entry.name} {entry.version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
+    head = (
+        f"{entry.name_with_version}: rank {entry.rank}, {entry.score:.1f}/100 ({entry.lifecycle})"
+    )
     out.append(f"# {head}" if markdown else head)
     if kb.uncertainty:
         out.append(
@@ -104,11 +106,17 @@ def explain(
         base = f"prior {c.prior:.2f}"
         prior = profile.priors.get(c.criterion) if profile else None
         if prior is not None and prior.inherit and entry.backend:
-            moved = f", {prior.delta:+.2f} for Keras" if prior.delta else ""
+            moved = (
+                f", {prior.delta:+.2f} for {kb.frameworks[entry.framework].name}"
+                if prior.delta
+                else ""
+            )
             base += f" (from the backend, {kb.frameworks[entry.backend].name}{moved})"
         if c.calibrated is not None:
             base += f", calibrated by measurements to {c.calibrated:.2f}"
         out.append(f"{bullet}{base}")
+        if c.measured is not None:
+            out.append(f"{sub}measured: {c.measured}")
         for claim_id in c.prior_claims:
             out.append(f"{sub}{_claim_line(claim_evidence(kb.claims[claim_id], kb), markdown)}")
         for adj in c.adjustments:

@@ -67,7 +67,7 @@ def top_pick_text(at: AppTest) -> str:
 def expected_text(requirements: Requirements, measurements: Any = None) -> str:
     rec = recommend(requirements, measurements)
     top = rec.ranking[0]
-    return f"### Top pick: {top.name} {top.version}\n{top.score:.1f}/100"
+    return f"### Top pick: {top.name_with_version}\n{top.score:.1f}/100"
 
 
 def default_requirements() -> Requirements:

@@ -227,7 +227,7 @@ def test_mobile_questionnaire_in_chromium(server: str, driver: Any, tmp_path: Pa
     wait.until(
         lambda d: (
             summary in _page_text(d)
-            and f"Top pick: {top.name} {top.version}" in _page_text(d)
+            and f"Top pick: {top.name_with_version}" in _page_text(d)
             and f"{top.score:.1f}/100" in _page_text(d)
         )
     )

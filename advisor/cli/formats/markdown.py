@@ -62,7 +62,7 @@ def render(report: Report) -> str:
             if rec.margin is not None
             else ""
         )
-        out.append(f"**Top pick: {top.name} {top.version}** ({top.score:.1f}/100{margin})")
+        out.append(f"**Top pick: {top.name_with_version}** ({top.score:.1f}/100{margin})")
     else:
         out.append("**No framework is eligible**: every one was excluded.")
     out.append("")

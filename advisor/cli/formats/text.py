@@ -42,7 +42,7 @@ def render(report: Report) -> str:
         lead = ""
         if rec.margin is not None and len(rec.ranking) > 1:
             lead = f", {rec.margin:.1f} points ahead of {rec.ranking[1].name}"
-        out.append(f"Top pick: {top.name} {top.version} ({top.score:.1f}/100{lead})")
+        out.append(f"Top pick: {top.name_with_version} ({top.score:.1f}/100{lead})")
         out.append("")
         out.extend(_table(rec))
         out.append(
