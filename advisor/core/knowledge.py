@@ -9,12 +9,21 @@ with each rule's condition compiled to a predicate. Errors name the file and the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum
-from typing import Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from advisor.core.calibration_policy import CalibrationPolicy
 from advisor.core.conditions import (
@@ -111,11 +120,43 @@ class SeedSource(_Data):
         return f"seed {self.seed} §{self.section} item {self.item}"
 
 
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+MONTH_OR_DATE_PATTERN = r"^\d{4}-\d{2}(-\d{2})?$"
+VERSION_IN_TEXT = re.compile(r"(?<![\w.])\d+\.\d+\.\d+(?:\.\d+)?(?![\w.])")
+"""a three- or four-part version number written in a claim ("2.21.0", "0.12.0.1"); a two-part
+one ("TF 2.16") usually names a line, not a release, and is not held to this"""
+
+
+def _iso(value: Any) -> Any:
+    """TOML dates arrive as `date` objects; the knowledge keeps ISO text (the compiled cache
+    stores plain JSON)."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+IsoDate = Annotated[str, BeforeValidator(_iso), Field(pattern=DATE_PATTERN)]
+IsoMonthOrDate = Annotated[str, BeforeValidator(_iso), Field(pattern=MONTH_OR_DATE_PATTERN)]
+
+
+class VersionFact(_Data):
+    """A release a claim names: which package, which version, when it came out."""
+
+    package: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="its name on PyPI")
+    version: str = Field(pattern=r"^\d+(\.\d+)*([a-z]+\d*)?$")
+    released: IsoMonthOrDate
+    latest: bool = False
+    """the claim says this is the newest release (`advisor claims --check-versions` compares it
+    with the package index)"""
+
+
 class Claim(_Data):
     """A statement about frameworks with a verdict as of today.
 
     Seed claims keep what the article said (in English) and, when it no longer holds, carry the
     correction and the references that establish it. Fact claims come from references alone.
+    Every claim says when its source was last read (`checked`); one that names a release says
+    which (`versions`), as such facts age in months; `shelf` is how long it stays fresh (a kind of
+    knowledge/uncertainty.toml or a number of days; default `version` for a claim naming a
+    release, `concept` for a concept, else the policy's default).
     """
 
     id: str = Field(pattern=ID_PATTERN)
@@ -127,6 +168,39 @@ class Claim(_Data):
     correction: str | None = None
     references: list[str] = Field(default_factory=list)
     corrected_by: list[str] = Field(default_factory=list)
+    checked: IsoDate
+    versions: list[VersionFact] = Field(default_factory=list)
+    shelf: str | int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_shelf(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("shelf") is None:
+            if data.get("versions"):
+                return {**data, "shelf": "version"}
+            if data.get("kind") == ClaimKind.CONCEPT.value:
+                return {**data, "shelf": "concept"}
+        return data
+
+    @model_validator(mode="after")
+    def _versions_named(self) -> Claim:
+        """A release named in today's words (a fact's text, a seed claim's correction) is
+        recorded with its release date; a recorded one is named there."""
+        current = " ".join(
+            t for t in (self.text if self.source is None else None, self.correction) if t
+        )
+        named = set(VERSION_IN_TEXT.findall(current))
+        recorded = {v.version for v in self.versions}
+        unrecorded = sorted(named - recorded)
+        if unrecorded:
+            raise ValueError(
+                f"names version(s) {', '.join(unrecorded)} without recording them: add "
+                "versions = [{ package = ..., version = ..., released = YYYY-MM-DD }]"
+            )
+        unnamed = sorted(recorded - named - set(VERSION_IN_TEXT.findall(self.text)))
+        if unnamed:
+            raise ValueError(f"records version(s) {', '.join(unnamed)} that its text never names")
+        return self
 
     @model_validator(mode="after")
     def _sourced(self) -> Claim:
@@ -565,6 +639,17 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         raise _problem(name, "calibration", None, error) from None
 
     uncertainty = _uncertainty(tables.get("uncertainty", {}))
+    kinds = set(uncertainty.get("age", {}).get("shelf_life_days", {}))
+    for claim_id, claim in claims.items():
+        if isinstance(claim.shelf, str) and claim.shelf not in kinds:
+            raise KnowledgeError(
+                f"{claim_files[claim_id]}: claim '{claim_id}': shelf '{claim.shelf}' is not a "
+                f"kind of uncertainty.toml (allowed: {', '.join(sorted(kinds))}, or a number of days)"
+            )
+        if isinstance(claim.shelf, int) and claim.shelf <= 0:
+            raise KnowledgeError(
+                f"{claim_files[claim_id]}: claim '{claim_id}': shelf must be a positive number of days"
+            )
     overridden_by = _corrections(claims)
     import hashlib  # loading from the compiled cache skips this
 

@@ -180,8 +180,9 @@ def test_random_bit_flips_and_byte_damage_are_detected_and_never_change_the_advi
             bit = rng.randrange(len(blob) * 8)
             blob[bit // 8] ^= 1 << (bit % 8)
         elif kind == 1:  # a few random bytes
-            for _ in range(rng.randint(1, 8)):
-                blob[rng.randrange(len(blob))] = rng.randrange(256)
+            for _ in range(rng.randint(1, 8)):  # each a different value than it was
+                at = rng.randrange(len(blob))
+                blob[at] = (blob[at] + rng.randrange(1, 256)) % 256
         elif kind == 2:  # truncated
             del blob[rng.randrange(len(blob)) :]
         else:  # a bit in the header's checksum or magic
