@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, MutableMapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, cast
 
@@ -130,6 +130,15 @@ def _claim_lookup() -> dict[str, ClaimEvidence]:
 
     kb = default_knowledge()
     return {cid: claim_evidence(claim, kb) for cid, claim in kb.claims.items()}
+
+
+@st.cache_resource(show_spinner=False)
+def _stale_claims(today: date) -> frozenset[str]:
+    """The claims past their shelf life today (`advisor claims --stale`), marked in the trail."""
+    from advisor.core.currency import claims_due
+    from advisor.files.knowledge_files import default_knowledge
+
+    return frozenset(d.claim.id for d in claims_due(default_knowledge(), today))
 
 
 def _render_format(rec: Recommendation, extras: dict[str, Any], fmt: str) -> str | None:
@@ -344,7 +353,7 @@ def results(requirements: Requirements) -> None:
     )
     with views.guard("the evidence trail"):
         lookup = _claim_lookup()
-        views.render_evidence(rec, lookup.get)
+        views.render_evidence(rec, lookup.get, _stale_claims(date.today()))
 
     st.header("Seed claims this advice overrides", divider="gray")
     with views.guard("the overridden claims"):

@@ -8,7 +8,7 @@ without a page; the `render_*` functions draw with Streamlit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import timezone
 from pathlib import Path
@@ -74,9 +74,17 @@ def sources(claim: ClaimEvidence) -> str:
     return "; ".join(parts) or md(claim.id)
 
 
-def claim_lines(claim: ClaimEvidence, indent: str = "") -> list[str]:
+def claim_lines(claim: ClaimEvidence, indent: str = "", stale: Collection[str] = ()) -> list[str]:
+    """A claim with its verdict, sources and the date they were read; a claim past its shelf
+    life is marked stale (it should be re-checked before it is relied on)."""
     badge = VERDICT_BADGES.get(claim.verdict.value, md(claim.verdict.value))
-    lines = [f"{indent}- {badge} {md(claim.text)}  \n{indent}  <small>{sources(claim)}</small>"]
+    if claim.id in stale:
+        dated = f" · **stale**: checked {md(claim.checked or '?')}, past its shelf life"
+    else:
+        dated = f" · checked {md(claim.checked)}" if claim.checked else ""
+    lines = [
+        f"{indent}- {badge} {md(claim.text)}  \n{indent}  <small>{sources(claim)}{dated}</small>"
+    ]
     if claim.correction:
         lines.append(f"{indent}  - **Today:** {md(claim.correction)}")
     return lines
@@ -364,7 +372,9 @@ def render_ranking(rec: Recommendation) -> None:
 
 
 def render_evidence(
-    rec: Recommendation, prior_claims: Callable[[str], ClaimEvidence | None]
+    rec: Recommendation,
+    prior_claims: Callable[[str], ClaimEvidence | None],
+    stale: Collection[str] = (),
 ) -> None:
     """One framework at a time: criteria table, rules that fired with their claims, the priors.
 
@@ -427,7 +437,7 @@ def render_evidence(
             f"<small>effects: {md('; '.join(ev.effects))}</small>",
         ]
         for claim in ev.claims:
-            lines.extend(claim_lines(claim))
+            lines.extend(claim_lines(claim, stale=stale))
         st.markdown("\n".join(lines), unsafe_allow_html=True)
     if st.toggle("Show the claims behind each prior", key=PRIORS_KEY):
         for c in entry.criteria:
@@ -435,7 +445,7 @@ def render_evidence(
             st.markdown(f"**{LABELS[c.criterion]}** — prior {c.prior:.1f}/5")
             if claims:
                 st.markdown(
-                    "\n".join(line for cl in claims for line in claim_lines(cl)),
+                    "\n".join(line for cl in claims for line in claim_lines(cl, stale=stale)),
                     unsafe_allow_html=True,
                 )
 

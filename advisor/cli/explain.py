@@ -6,18 +6,25 @@ says what would change the pick: the crossover points that concern this framewor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from advisor.core.criteria import LABELS
 from advisor.core.decision.crossover import CrossoverReport, crossovers
 from advisor.core.decision.matrix import decision_matrix
-from advisor.core.decision.uncertainty import ScoreUncertainty, score_uncertainty
+from advisor.core.decision.uncertainty import (
+    ClaimStanding,
+    ScoreUncertainty,
+    score_uncertainty,
+)
 from advisor.core.engine import claim_evidence
 from advisor.core.recommendation import ClaimEvidence, Recommendation
 from advisor.files.knowledge_files import default_knowledge
 
 
-def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:
+def _claim_line(
+    claim: ClaimEvidence, markdown: bool, standings: Mapping[str, ClaimStanding]
+) -> str:
     sources = [
         f"[{r.label}]({r.url})" if markdown and r.url else (r.url or r.label)
         for r in claim.references
@@ -29,7 +36,15 @@ def _claim_line(claim: ClaimEvidence, markdown: bool) -> str:
         if claim.verdict.value == "holds"
         else f" [{claim.verdict.value.upper()}: {claim.correction}]"
     )
-    return f"{claim.text}{verdict} — {'; '.join(sources)}"
+    standing = standings.get(claim.id)
+    if standing is not None and standing.stale:
+        dated = (
+            f" [STALE: checked {standing.checked}, {standing.age_days} days ago, past its "
+            f"{standing.shelf_life_days:.0f}-day shelf life; `advisor claims --stale`]"
+        )
+    else:
+        dated = f" (checked {claim.checked})" if claim.checked else ""
+    return f"{claim.text}{verdict} — {'; '.join(sources)}{dated}"
 
 
 def _changes(
@@ -74,7 +89,8 @@ def explain(
     if kb.uncertainty:
         out.append(
             f"{bullet}each score's uncertainty (± one sd) comes from its claims' standing and "
-            "age (knowledge/uncertainty.toml; unverified: never dated as checked)"
+            "age (knowledge/uncertainty.toml); a claim checked longer ago than its kind stays "
+            "fresh is marked STALE and widens it"
         )
     if entry.options:
         out.append(
@@ -92,6 +108,7 @@ def explain(
         if len(rec.ranking) > 1:
             matrix = decision_matrix(rec, kb)
             crossing = crossovers(matrix, spreads, rec.requirements, kb)
+    standings = {s.id: s for spread in spreads.spreads for s in spread.claims} if spreads else {}
     for c in entry.criteria:
         title = (
             f"{LABELS[c.criterion]}: {c.score:.2f}/5 x weight {c.weight:.2f} = "
@@ -118,12 +135,14 @@ def explain(
         if c.measured is not None:
             out.append(f"{sub}measured: {c.measured}")
         for claim_id in c.prior_claims:
-            out.append(f"{sub}{_claim_line(claim_evidence(kb.claims[claim_id], kb), markdown)}")
+            out.append(
+                f"{sub}{_claim_line(claim_evidence(kb.claims[claim_id], kb), markdown, standings)}"
+            )
         for adj in c.adjustments:
             ev = rules.get(adj.rule)
             out.append(f"{bullet}{adj.delta:+.2f} by rule {adj.rule}: {ev.rationale if ev else ''}")
             for evidence_claim in ev.claims if ev else []:
-                out.append(f"{sub}{_claim_line(evidence_claim, markdown)}")
+                out.append(f"{sub}{_claim_line(evidence_claim, markdown, standings)}")
         out.append("")
     if crossing is not None:
         out.extend(_changes(rec, framework, crossing, markdown))

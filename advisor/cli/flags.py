@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,27 @@ def framework_argument(value: str) -> str:
             f"unknown framework {value!r} (one of {', '.join(registry.ids)})"
         )
     return found
+
+
+def iso_date_argument(value: str) -> date:
+    """A date on the command line, YYYY-MM-DD."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {value!r} (expected YYYY-MM-DD, e.g. 2027-06-01)"
+        ) from None
+
+
+def days_argument(value: str) -> int:
+    """A number of days, 0 to 36500."""
+    try:
+        days = int(value)
+    except ValueError:
+        days = -1
+    if not 0 <= days <= 36500:
+        raise argparse.ArgumentTypeError(f"not a number of days: {value!r} (0 to 36500)")
+    return days
 
 
 def _csv(value: str) -> list[str]:

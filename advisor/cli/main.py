@@ -20,7 +20,9 @@ from advisor.cli.flags import (
     add_answer_flags,
     add_calibration_flags,
     add_output_flags,
+    days_argument,
     framework_argument,
+    iso_date_argument,
     load_stored_measurements,
     requirements_from_args,
 )
@@ -67,7 +69,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     report = _report(args)
     sys.stdout.write(
-        explain(report.recommendation, args.framework, args.format, as_of=date.today())
+        explain(
+            report.recommendation, args.framework, args.format, as_of=args.as_of or date.today()
+        )
     )
     return 0
 
@@ -75,6 +79,19 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_claims(args: argparse.Namespace) -> int:
     from advisor.cli.claims import list_claims
 
+    if args.check_versions:
+        from advisor.cli.claims import check_versions
+
+        report, problem, status = check_versions(args.format)
+        if problem:
+            sys.stderr.write(f"advisor: {problem}\n")
+        sys.stdout.write(report)
+        return status
+    if args.stale or args.as_of is not None or args.within:
+        from advisor.cli.claims import stale_claims
+
+        sys.stdout.write(stale_claims(args.as_of or date.today(), args.within, args.format))
+        return 0
     sys.stdout.write(list_claims(args.verdict, args.framework, args.kind, args.seed, args.format))
     return 0
 
@@ -122,6 +139,12 @@ def _add_explain(sub: Any) -> None:
     add_answer_flags(exp)
     add_output_flags(exp, ("text", "markdown"))
     add_calibration_flags(exp)
+    exp.add_argument(
+        "--as-of",
+        type=iso_date_argument,
+        metavar="YYYY-MM-DD",
+        help="age the claims as of this date instead of today (what turns stale by then)",
+    )
     exp.set_defaults(handler=cmd_explain)
 
 
@@ -139,6 +162,32 @@ def _add_claims(sub: Any) -> None:
         help="only this kind",
     )
     cl.add_argument("--seed", help="only claims from this seed article (e.g. 000)")
+    cl.add_argument(
+        "--stale",
+        action="store_true",
+        help="list the claims past their shelf life (checked longer ago than their kind stays "
+        "fresh), with the sources to re-read",
+    )
+    cl.add_argument(
+        "--as-of",
+        type=iso_date_argument,
+        metavar="YYYY-MM-DD",
+        help="with --stale: as of this date instead of today",
+    )
+    cl.add_argument(
+        "--within",
+        type=days_argument,
+        default=0,
+        metavar="DAYS",
+        help="with --stale: also the claims turning stale within this many days",
+    )
+    cl.add_argument(
+        "--check-versions",
+        action="store_true",
+        help="compare the releases the knowledge calls newest with the package index (network: "
+        "$ADVISOR_PACKAGE_INDEX, default PyPI) and the installed environments; exit 1 if they "
+        "differ, 3 if the index cannot be reached",
+    )
     add_output_flags(cl, ("text", "json", "markdown"))
     cl.set_defaults(handler=cmd_claims)
 

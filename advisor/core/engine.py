@@ -112,6 +112,8 @@ def claim_evidence(claim: Claim, knowledge: Knowledge) -> ClaimEvidence:
         source=source,
         correction=claim.correction,
         references=[_reference_ref(knowledge.references[r]) for r in claim.references],
+        checked=claim.checked,
+        versions=claim.versions,
     )
 
 

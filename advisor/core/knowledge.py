@@ -286,6 +286,11 @@ class FrameworkProfile(_Data):
         description="team.existing_codebase values meaning code for this framework (default: its id)",
     )
     pypi: str = Field(pattern=r"^[A-Za-z0-9._-]+$", description="package that installs it")
+    pypi_variants: list[str] = Field(
+        default_factory=list,
+        description="other packages that install the same framework with the same version "
+        "numbers (a CPU-only build), so an installed one counts as the framework's version",
+    )
     doc_domains: list[str] = Field(
         default_factory=list, description="words in its own documentation's web addresses"
     )

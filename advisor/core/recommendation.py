@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.core.criteria import Criterion
-from advisor.core.knowledge import ClaimKind, Verdict
+from advisor.core.knowledge import ClaimKind, Verdict, VersionFact
 from advisor.core.questionnaire import Requirements
 
 OUTPUT_VERSION = 1
@@ -41,6 +41,10 @@ class ClaimEvidence(_Out):
     source: SourceRef | None = Field(None, description="where a seed article makes the claim")
     correction: str | None = None
     references: list[SourceRef] = Field(default_factory=list)
+    checked: str | None = Field(None, description="when its source was last read (ISO date)")
+    versions: list[VersionFact] = Field(
+        default_factory=list, description="the releases it names, with their release dates"
+    )
 
 
 class Adjustment(_Out):
