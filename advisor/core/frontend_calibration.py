@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from advisor.core.calibration import FRAMEWORK_PROBE, _hardware_factor, _utc
+from advisor.core.calibration import FRAMEWORK_PROBE, _hardware_factor, _usable, _utc
 from advisor.core.calibration_policy import CalibrationPolicy
 from advisor.core.criteria import Criterion
 from advisor.core.questionnaire import Requirements
@@ -63,15 +63,6 @@ class OptionCalibration(NamedTuple):
     caveats: list[str]
     evidence: dict[Criterion, str]
     """criterion -> the measurement behind its calibrated score, for the evidence trail"""
-
-
-def _usable(record: ProbeRecord) -> bool:
-    return (
-        record.status is ProbeStatus.OK
-        and record.value is not None
-        and math.isfinite(record.value)
-        and record.value > 0
-    )
 
 
 def _newest(records: Sequence[ProbeRecord]) -> ProbeRecord:
