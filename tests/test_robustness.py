@@ -213,11 +213,11 @@ def test_measured_spread_is_sampled_where_calibration_was_used() -> None:
 
 
 def test_a_near_tie_on_unverified_claims_is_not_robust() -> None:
-    """The issue's case: under 3 points apart on scores resting on claims never dated as checked.
+    """The issue's case: under 4 points apart on scores resting on claims never dated as checked.
     Priority sampling alone called such picks 100% robust; with the scores' own uncertainty the
     verdict names the runner-up and what decides it."""
     rec = recommend(load_answers(ROOT_EXAMPLES["mobile-vision-app"]))
-    assert rec.margin is not None and rec.margin < 3
+    assert rec.margin is not None and rec.margin < 4
     # the claims as they stand, but none dated as checked (whatever the shipped knowledge says)
     kb = knowledge_in_force()
     undated = {
