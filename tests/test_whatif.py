@@ -134,7 +134,7 @@ def test_whatif_command_shows_before_and_after_side_by_side() -> None:
     assert payload["changes"] == [
         {"path": "deployment.targets", "before": ["browser"], "after": ["cloud_server"]}
     ]
-    assert payload["before"]["top_pick"] == "tensorflow"
+    assert payload["before"]["top_pick"] == "pytorch"
 
 
 def test_whatif_bad_set_is_one_line_and_exit_2() -> None:
