@@ -21,9 +21,9 @@ def test_public_api_recommends_from_a_dict() -> None:
     )
     result = advisor.recommend(requirements)
     assert isinstance(result, advisor.Recommendation)
-    assert result.top_pick is not None and result.top_pick == "pytorch"
+    assert result.top_pick is not None and result.top_pick == "tensorflow"
     data = json.loads(result.model_dump_json())
-    assert data["ranking"][0]["framework"] == "pytorch"
+    assert data["ranking"][0]["framework"] == "tensorflow"
 
 
 def test_api_answers_how_sure_what_if_and_what_next() -> None:
