@@ -1,0 +1,156 @@
+"""Mutation testing of the core, the probe worker and the store, with a kill ratio per module.
+
+Runs mutmut (configured in pyproject.toml's [tool.mutmut]: which modules are mutated and which
+in-process tests try to kill each mutant), then reads mutmut's per-module result files and prints,
+per module, how many mutants the tests killed. Mutants listed in dev/equivalent_mutants.toml
+(with the reason each cannot change behaviour) are left out of the ratio and printed.
+
+    .venv/bin/python dev/mutation.py              # run everything, then report (about 30 min on 2 cores)
+    .venv/bin/python dev/mutation.py --report     # report the last run again
+    .venv/bin/python dev/mutation.py --survivors  # also list every surviving mutant by name
+
+Exit status 0 when every module reaches --min (default 85%), 1 when one does not, 2 on bad use.
+Not part of CI: it takes tens of minutes. Only standard library here; mutmut is a dev dependency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "mutants"
+EQUIVALENT = ROOT / "dev" / "equivalent_mutants.toml"
+
+# mutmut's exit codes (mutmut/stats.py): a mutant is killed when a test failed (1, 3), timed out
+# or crashed the interpreter; it survived when every test passed (0); "no tests" when no selected
+# test reaches its function.
+KILLED = {1, 3, 24, -24, 36, 152, 255, -11, -9}
+SURVIVED = {0}
+NO_TESTS = {5, 33}
+
+
+@dataclass
+class ModuleTally:
+    counts: Counter[str] = field(default_factory=Counter)
+    survivors: list[str] = field(default_factory=list)
+    equivalent: list[str] = field(default_factory=list)
+
+    @property
+    def scored(self) -> int:
+        return self.counts["killed"] + self.counts["survived"] + self.counts["no tests"]
+
+    @property
+    def ratio(self) -> float:
+        return self.counts["killed"] / self.scored if self.scored else 1.0
+
+
+def _equivalent_mutants() -> dict[str, str]:
+    if not EQUIVALENT.exists():
+        return {}
+    with EQUIVALENT.open("rb") as handle:
+        data = tomllib.load(handle)
+    return {str(entry["mutant"]): str(entry["reason"]) for entry in data.get("mutant", [])}
+
+
+def tally(equivalent: dict[str, str]) -> dict[str, ModuleTally]:
+    """Per module (dotted name), what became of its mutants in the last run."""
+    modules: dict[str, ModuleTally] = {}
+    for meta in sorted(MUTANTS.rglob("*.py.meta")):
+        module = ".".join(meta.relative_to(MUTANTS).with_suffix("").with_suffix("").parts)
+        entry = modules.setdefault(module, ModuleTally())
+        exit_codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        for name, code in exit_codes.items():
+            if name in equivalent:
+                entry.equivalent.append(name)
+            elif code in KILLED:
+                entry.counts["killed"] += 1
+            elif code in SURVIVED:
+                entry.counts["survived"] += 1
+                entry.survivors.append(name)
+            elif code in NO_TESTS:
+                entry.counts["no tests"] += 1
+                entry.survivors.append(name)
+            else:  # not run yet, skipped, suspicious: neither a kill nor a survivor
+                entry.counts["not checked"] += 1
+    return modules
+
+
+def report(minimum: float, survivors: bool) -> int:
+    equivalent = _equivalent_mutants()
+    modules = tally(equivalent)
+    if not modules:
+        print("mutation: no results under mutants/ (run without --report first)", file=sys.stderr)
+        return 2
+    print(f"{'module':42} {'killed':>7} {'survived':>8} {'no test':>7} {'equiv':>5} {'ratio':>7}")
+    below = []
+    total = ModuleTally()
+    for module, entry in modules.items():
+        total.counts.update(entry.counts)
+        total.equivalent += entry.equivalent
+        flag = "" if entry.ratio >= minimum else "  < min"
+        if flag:
+            below.append(module)
+        print(
+            f"{module:42} {entry.counts['killed']:7} {entry.counts['survived']:8} "
+            f"{entry.counts['no tests']:7} {len(entry.equivalent):5} {entry.ratio:7.1%}{flag}"
+        )
+        if entry.counts["not checked"]:
+            print(f"{'':42} ({entry.counts['not checked']} not checked: run again)")
+    print(
+        f"{'all':42} {total.counts['killed']:7} {total.counts['survived']:8} "
+        f"{total.counts['no tests']:7} {len(total.equivalent):5} {total.ratio:7.1%}"
+    )
+    if equivalent:
+        print("\nequivalent mutants (left out of the ratio; reasons in dev/equivalent_mutants.toml):")
+        for name in sorted(n for entry in modules.values() for n in entry.equivalent):
+            print(f"  {name}: {equivalent[name]}")
+    if survivors:
+        print("\nsurvivors (`.venv/bin/mutmut show NAME` prints the change):")
+        for entry in modules.values():
+            for name in entry.survivors:
+                print(f"  {name}")
+    if below:
+        print(f"\nbelow {minimum:.0%}: {', '.join(below)}")
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", action="store_true", help="report the last run, run nothing")
+    parser.add_argument("--survivors", action="store_true", help="list every surviving mutant")
+    parser.add_argument("--min", type=float, default=85.0, help="kill ratio per module, percent")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants at once")
+    parser.add_argument("mutants", nargs="*", help="only these mutant names or globs (mutmut's syntax)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.min <= 100:
+        parser.error("--min must be a percentage between 0 and 100")
+    if not args.report:
+        mutmut = Path(sys.executable).with_name("mutmut")
+        if not mutmut.exists():
+            print("mutation: mutmut is not installed here (it is in the dev extra: ./setup.sh)", file=sys.stderr)
+            return 2
+        # mutmut redraws a progress line many times a second; keep only its final lines.
+        run = subprocess.run(
+            [str(mutmut), "run", "--max-children", str(args.jobs), *args.mutants],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        )
+        lines = [line for line in run.stdout.replace("\r", "\n").splitlines() if line.strip()]
+        print("\n".join(lines[-3:]))
+        if run.returncode != 0:
+            print(run.stderr[-4000:], file=sys.stderr)
+            print(f"mutation: mutmut exited with {run.returncode}", file=sys.stderr)
+            return 2
+    return report(args.min / 100, args.survivors)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
