@@ -2,7 +2,7 @@
 
 Runs mutmut (configured in pyproject.toml's [tool.mutmut]: which modules are mutated and which
 in-process tests try to kill each mutant), then reads mutmut's per-module result files and prints,
-per module, how many mutants the tests killed. Mutants listed in dev/equivalent_mutants.toml
+per module, how many mutants the tests killed. Mutants listed in dev/equivalent_mutants/*.toml
 (with the reason each cannot change behaviour) are left out of the ratio and printed.
 
     .venv/bin/python dev/mutation.py              # run everything, then report (about 30 min on 2 cores)
@@ -20,14 +20,15 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import tomllib
+
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
-EQUIVALENT = ROOT / "dev" / "equivalent_mutants.toml"
+EQUIVALENT = ROOT / "dev" / "equivalent_mutants"
 
 # mutmut's exit codes (mutmut/stats.py): a mutant is killed when a test failed (1, 3), timed out
 # or crashed the interpreter; it survived when every test passed (0); "no tests" when no selected
@@ -53,11 +54,14 @@ class ModuleTally:
 
 
 def _equivalent_mutants() -> dict[str, str]:
-    if not EQUIVALENT.exists():
-        return {}
-    with EQUIVALENT.open("rb") as handle:
-        data = tomllib.load(handle)
-    return {str(entry["mutant"]): str(entry["reason"]) for entry in data.get("mutant", [])}
+    """[[mutant]] tables (mutant = mutmut's name, reason = why no test can tell it apart)."""
+    found: dict[str, str] = {}
+    for path in sorted(EQUIVALENT.glob("*.toml")):
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        for entry in data.get("mutant", []):
+            found[str(entry["mutant"])] = str(entry["reason"])
+    return found
 
 
 def tally(equivalent: dict[str, str]) -> dict[str, ModuleTally]:
@@ -109,7 +113,7 @@ def report(minimum: float, survivors: bool) -> int:
         f"{total.counts['no tests']:7} {len(total.equivalent):5} {total.ratio:7.1%}"
     )
     if equivalent:
-        print("\nequivalent mutants (left out of the ratio; reasons in dev/equivalent_mutants.toml):")
+        print("\nequivalent mutants (left out of the ratio; reasons in dev/equivalent_mutants/):")
         for name in sorted(n for entry in modules.values() for n in entry.equivalent):
             print(f"  {name}: {equivalent[name]}")
     if survivors:
