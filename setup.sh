@@ -13,6 +13,21 @@ EXAMPLE="${1:-examples/nlp-research-lab.toml}"
 
 step() { printf '\n== %s\n' "$*"; }
 
+# With an NVIDIA GPU (nvidia-smi lists one) the frameworks are installed as their CUDA builds:
+# every requirements file X.txt that has an X-cuda.txt beside it is replaced by that file
+# (PyPI's Linux torch wheel with its CUDA libraries, tensorflow[and-cuda], jax[cuda13]; several
+# GB). ADVISOR_CPU_ONLY=1 keeps the CPU builds. The GPU tests (tests/probes/test_worker.py) run
+# wherever a GPU is listed and fail, naming this, if a CPU build is what they find.
+GPU=""
+if [ -z "${ADVISOR_CPU_ONLY:-}" ] && command -v nvidia-smi >/dev/null 2>&1 \
+  && nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+  GPU=1
+fi
+for_device() {  # requirements file -> the one to install on this machine
+  local cuda="${1%.txt}-cuda.txt"
+  if [ -n "$GPU" ] && [ -f "$cuda" ]; then echo "$cuda"; else echo "$1"; fi
+}
+
 # A framework's own environment, as its knowledge file declares it (`advisor environments` lists
 # them: framework, venv, Pythons newest first, requirements, fallback requirements). It takes the
 # newest listed Python found on which the requirements install (JAX 0.11+ needs Python >= 3.12,
@@ -36,7 +51,7 @@ python_is() {  # interpreter, comma-separated versions: is it one of them?
 }
 env_install() {  # venv, interpreter, requirements
   [ -x "$1/bin/python" ] || "$2" -m venv "$1" || return 1
-  "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$3"
+  "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$(for_device "$3")"
 }
 framework_env() {  # framework, venv, versions, requirements, fallback requirements
   local name=$1 venv=$2 versions=$3 requirements=$4 fallback=$5 candidate
@@ -64,7 +79,16 @@ framework_env() {  # framework, venv, versions, requirements, fallback requireme
 
 step "main environment (.venv)"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[ui,dev]' -r requirements/frameworks.txt
+if [ -n "$GPU" ]; then
+  echo "NVIDIA GPU found: installing the CUDA builds ($(for_device requirements/frameworks.txt))"
+  # A CPU build left by an earlier run satisfies the same pins: remove it so the CUDA one lands.
+  .venv/bin/python -m pip uninstall --quiet -y tensorflow-cpu 2>/dev/null || true
+  if .venv/bin/python -c 'import sys, importlib.metadata as m; sys.exit("+cpu" not in m.version("torch"))' 2>/dev/null; then
+    .venv/bin/python -m pip uninstall --quiet -y torch
+  fi
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[ui,dev]' \
+  -r "$(for_device requirements/frameworks.txt)"
 
 # Byte-compile the project once: where PYTHONDONTWRITEBYTECODE is set (as on CI machines), Python
 # would otherwise recompile every module of the advisor on each CLI start (~40 ms).

@@ -77,7 +77,7 @@ def _memory_gb() -> float | None:
         return None
 
 
-def _query_gpus() -> list[dict[str, Any]]:
+def nvidia_gpus() -> list[dict[str, Any]]:
     """NVIDIA GPUs by name and memory, from nvidia-smi when it is there (quickly, or none)."""
     import shutil
 
@@ -115,7 +115,7 @@ def _gpus(cache: Path | None, refresh: bool) -> list[dict[str, Any]]:
     """
     boot = _boot_id() if cache is not None else None
     if cache is None or boot is None:
-        return _query_gpus()
+        return nvidia_gpus()
     if not refresh:
         try:
             saved = json.loads(cache.read_text(encoding="utf-8"))
@@ -123,7 +123,7 @@ def _gpus(cache: Path | None, refresh: bool) -> list[dict[str, Any]]:
                 return list(saved["gpus"])
         except (OSError, ValueError, KeyError, TypeError):
             pass
-    gpus = _query_gpus()
+    gpus = nvidia_gpus()
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")

@@ -141,7 +141,6 @@ def _free_port() -> int:
 @needs_proc
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
 def test_ui_killed_by_a_signal_leaves_no_streamlit_server(tmp_path: Path, signum: int) -> None:
-    pytest.importorskip("streamlit")
     port = _free_port()
     launcher = subprocess.Popen(
         [sys.executable, "-m", "advisor", "ui", "--port", str(port)],
@@ -198,7 +197,6 @@ def test_ui_refuses_a_network_address_without_expose_and_says_what_it_exposes(
 
 @needs_proc
 def test_exposed_ui_with_probe_runs_off_tells_and_the_page_cannot_probe(tmp_path: Path) -> None:
-    pytest.importorskip("streamlit")
     config = tmp_path / "advisor.toml"
     config.write_text("[ui]\nprobe_runs = false\n")
     port = _free_port()
