@@ -101,6 +101,11 @@ while IFS='|' read -r name venv versions requirements fallback; do
   framework_env "$name" "$venv" "$versions" "$requirements" "$fallback" </dev/null \
     && "$venv/bin/python" -c 'import sys; print(f"{sys.argv[1]}: Python {sys.version.split()[0]} in {sys.prefix}")' "$name" \
     || echo "$name: set-up failed (see above); its probes will be recorded as missing"
+  # The test suite's coverage follows the probe workers into this interpreter (pyproject.toml,
+  # [tool.coverage.run]); the same release as .venv's, idle unless a measured run asks for it.
+  [ ! -x "$venv/bin/python" ] || "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "coverage==$(.venv/bin/python -c 'import coverage; print(coverage.__version__)')" \
+    || echo "$name: coverage not installed there; the coverage figure leaves its worker out"
 done < <(.venv/bin/python -m advisor environments)
 
 step "quick probes on this machine"

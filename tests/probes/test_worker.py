@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -151,7 +152,7 @@ def test_jax_records_name_the_release_and_how_threads_were_held(
 def _worker(*args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [python, "-m", "probes.worker", "--threads", "1", *args],
-        cwd=REPO, env=worker_environment(1, REPO, {}), capture_output=True, text=True,
+        cwd=REPO, env=worker_environment(1, REPO, os.environ), capture_output=True, text=True,
         timeout=120, check=False,
     )  # fmt: skip
 
