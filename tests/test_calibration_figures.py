@@ -453,3 +453,334 @@ def test_engine_uses_the_calibrated_runtime_scores() -> None:
     assert runtime["tensorflow"].score == pytest.approx(0.424 * 3.5 + 0.576 * 2.5, abs=1e-4)
     assert runtime["jax"].calibrated is None and runtime["jax"].score == 4.0
     assert runtime["mxnet"].calibrated is None and runtime["mxnet"].score == 2.5
+
+
+# --- details of figures, summaries and capability caveats ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("probe", "params", "family"),
+    [
+        ("Conv_Train_Step", {}, "conv"),  # case does not matter
+        ("cnn_block", {}, "conv"),
+        ("gru_forward", {}, "rnn"),
+        ("rnn_step", {}, "rnn"),
+        ("bilstm", {}, "rnn"),
+        ("gemm_fp32", {}, "matmul"),
+        ("mlp_train", {"execution": "jit"}, "mlp_compiled"),
+        ("mlp_train", {"execution": "Graph"}, "mlp_compiled"),
+        ("mlp_train", {"mode": "hybridized"}, "mlp_compiled"),
+        ("mlp_function_step", {}, "mlp_compiled"),
+        ("mlp_train", {"execution": "eager"}, "mlp_eager"),
+        ("mlp_eager_step", {}, "mlp_eager"),
+        ("mlp_train", {"note": "compiled eager"}, "mlp_train"),  # only mode/execution count
+        ("mlp_train", {"mode": "compiled", "execution": "eager"}, "mlp_compiled"),
+        ("peak_rss", {}, "memory"),
+        ("alloc_bytes", {}, "memory"),
+        ("bytes_moved", {}, "other"),  # a suffix, not anywhere in the name
+        ("keras_overhead", {}, "dispatch"),
+        ("batch1_inference", {}, "inference_latency"),
+        ("capability.gpu", {"mode": "eager"}, "capability"),
+        # the first match wins: the order of the checks
+        ("memory_import", {}, "memory"),
+        ("conv_import", {}, "import_time"),
+        ("latency_overhead", {}, "dispatch"),
+        ("conv_latency", {}, "inference_latency"),
+        ("lstm_conv", {}, "conv"),
+        ("matmul_lstm", {}, "rnn"),
+        ("mlp_matmul", {}, "matmul"),
+        ("capability_memory", {}, "capability"),
+    ],
+)
+def test_probe_family_details(probe: str, params: dict[str, Any], family: str) -> None:
+    assert probe_family(probe, params) == family
+
+
+def test_figures_of_one_family_share_its_weight() -> None:
+    """Three matrix sizes split matmul's 0.5 for vision: 1/6 each."""
+    records = [
+        rec(fw, "matmul", v * n, params={"n": n})
+        for n in (128, 512, 1024)
+        for fw, v in (("pytorch", 2), ("tensorflow", 1))
+    ]
+    _, calibration = calibrate(answers(), measured(*records), PRIORS, ALL)
+    figures = account(calibration, "tensorflow").figures
+    assert [f.weight for f in figures] == pytest.approx([0.5 / 3] * 3, abs=1e-4)
+    assert sorted(f.params["n"] for f in figures) == [128, 512, 1024]
+    assert {f.relative for f in figures} == {0.5}
+    assert {f.cv for f in figures} == {0.02}
+    assert account(calibration, "tensorflow").confidence == pytest.approx(FULL, abs=1e-4)
+
+
+def test_a_figure_only_one_framework_has_is_no_figure() -> None:
+    data = measured(
+        *speeds(100, 50, 25),
+        rec("pytorch", "inference_latency", 1.0, unit="ms", higher=False),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert "inference_latency" not in {f.probe for f in account(calibration, "pytorch").figures}
+    assert account(calibration, "pytorch").confidence == pytest.approx(FULL, abs=1e-4)
+
+
+def test_a_figure_a_framework_lacks_dilutes_only_its_coverage() -> None:
+    """Latency for PyTorch and TensorFlow only: weight 1.0 of 5.5 in all; MXNet covers 4.5/5.5."""
+    latency = [
+        rec(fw, "inference_latency", ms, unit="ms", higher=False)
+        for fw, ms in (("pytorch", 1.0), ("tensorflow", 2.0))
+    ]
+    _, calibration = calibrate(answers(), measured(*speeds(100, 50, 25), *latency), PRIORS, ALL)
+    assert account(calibration, "mxnet").confidence == pytest.approx(FULL * 4.5 / 5.5, abs=1e-4)
+    assert account(calibration, "pytorch").confidence == pytest.approx(FULL, abs=1e-4)
+    tf_latency = next(
+        f for f in account(calibration, "tensorflow").figures if f.probe == "inference_latency"
+    )
+    assert (tf_latency.relative, tf_latency.weight, tf_latency.value) == (0.5, 1.0, 2.0)
+
+
+def test_capability_records_are_no_runtime_figure() -> None:
+    data = measured(
+        rec("pytorch", "capability.compile", 1.0, unit=""),
+        rec("tensorflow", "capability.compile", 0.5, unit=""),
+    )
+    scores, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert scores == {} and not calibration.used
+    assert (
+        calibration.reason == "no probe figure was measured in two or more of the frameworks ranked"
+    )
+
+
+@pytest.mark.parametrize(
+    ("records", "reason"),
+    [
+        (
+            [rec("pytorch", "matmul", None, status=ProbeStatus.FAILED, error="x")],
+            "no usable probe figures (every stored probe failed, timed out or is missing)",
+        ),
+        (
+            [rec("tensorflow", "matmul", 5.0), rec("tensorflow", "conv_train_step", 5.0)],
+            "only TensorFlow has usable probe figures; nothing to compare it with",
+        ),
+        (
+            [rec("pytorch", "matmul", 5.0), rec("tensorflow", "conv_train_step", 5.0)],
+            "no probe figure was measured in two or more of the frameworks ranked",
+        ),
+    ],
+)
+def test_why_nothing_was_calibrated(records: list[Any], reason: str) -> None:
+    scores, calibration = calibrate(answers(), measured(*records), PRIORS, ALL)
+    assert scores == {}
+    assert calibration.used is False
+    assert calibration.reason == reason
+    assert [a.framework for a in calibration.frameworks] == ALL
+    assert not any("Probes ran on" in c for c in calibration.caveats)  # no figure, no hardware note
+
+
+def test_a_framework_without_figures_keeps_an_account_with_its_prior() -> None:
+    data = measured(*[r for r in speeds(100, 50, 25) if r.framework != "mxnet"])
+    priors = {**PRIORS, "mxnet": {RUNTIME: 2.5, Criterion.ECOSYSTEM: 1.0}}
+    _, calibration = calibrate(answers(), data, priors, ALL)
+    mx = account(calibration, "mxnet")
+    assert (mx.prior, mx.calibrated, mx.confidence, mx.figures) == ({RUNTIME: 2.5}, {}, 0.0, [])
+
+
+def test_without_names_caveats_use_the_ids() -> None:
+    from advisor.core.calibration import calibrate as calibrate_ids
+
+    policy = knowledge_in_force().calibration
+    data = measured(*[r for r in speeds(100, 50, 25) if r.framework != "mxnet"])
+    _, calibration = calibrate_ids(answers(), data, PRIORS, [*ALL, "pytorch"], policy=policy)
+    assert calibration.by_framework == {
+        "mxnet": ["mxnet probes: none stored for this machine (run `advisor probe`)."]
+    }
+    assert calibration.reason.endswith("(pytorch, tensorflow)")
+    assert [a.framework for a in calibration.frameworks] == ALL  # a repeated id counts once
+
+
+def test_framework_level_failure_summary_names_the_newest_reason() -> None:
+    data = measured(
+        *[r for r in speeds(100, 50, 25) if r.framework != "mxnet"],
+        rec("mxnet", "*", None, status=ProbeStatus.MISSING, error="old reason", days_old=5),
+        rec("mxnet", "*", None, status=ProbeStatus.FAILED, error="new reason", days_old=2),
+        rec("mxnet", "matmul", None, status=ProbeStatus.TIMEOUT, error="slow", days_old=2),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == [
+        "MXNet probes: no usable figures: failed (new reason)."
+    ]
+
+
+def test_framework_level_failure_without_a_reason() -> None:
+    data = measured(
+        *[r for r in speeds(100, 50, 25) if r.framework != "mxnet"],
+        rec("mxnet", "*", None, status=ProbeStatus.MISSING),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == [
+        "MXNet probes: no usable figures: missing (no reason given)."
+    ]
+
+
+def test_per_probe_failures_are_counted_with_the_first_reason() -> None:
+    data = measured(
+        *[r for r in speeds(100, 50, 25) if r.framework != "mxnet"],
+        rec("mxnet", "matmul", None, status=ProbeStatus.TIMEOUT),
+        rec("mxnet", "conv_train_step", None, status=ProbeStatus.FAILED, error="oom"),
+        rec("mxnet", "mlp_train", None, status=ProbeStatus.FAILED, error="later"),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == [
+        "MXNet probes: no usable figures: failed 2, timeout 1 (conv_train_step: oom)."
+    ]
+    quiet = measured(
+        *[r for r in speeds(100, 50, 25) if r.framework != "mxnet"],
+        rec("mxnet", "matmul", None, status=ProbeStatus.SKIPPED),
+    )
+    _, calibration = calibrate(answers(), quiet, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == ["MXNet probes: no usable figures: skipped 1."]
+
+
+def test_lost_probes_are_listed_once_sorted_and_skipped_ones_left_out() -> None:
+    data = measured(
+        *speeds(100, 50, 25),
+        rec("pytorch", "matmul", None, status=ProbeStatus.MISSING, params={"n": 9}),
+        rec("pytorch", "matmul", None, status=ProbeStatus.MISSING, params={"n": 8}),
+        rec("pytorch", "dispatch_overhead", None, status=ProbeStatus.FAILED),
+        rec("pytorch", "lstm_forward", None, status=ProbeStatus.SKIPPED),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["pytorch"] == [
+        "PyTorch probes without a figure: dispatch_overhead (failed), matmul (missing)."
+    ]
+
+
+def test_a_later_success_supersedes_only_older_framework_failures() -> None:
+    """A framework-level failure newer than the last success still counts (the latest run
+    failed); one older than it is history."""
+    data = measured(
+        *speeds(100, 50, 25, days_old=3),
+        rec("mxnet", "*", None, status=ProbeStatus.MISSING, error="gone", days_old=1),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == ["MXNet probes without a figure: * (missing)."]
+    older = measured(
+        *speeds(100, 50, 25, days_old=1),
+        rec("mxnet", "*", None, status=ProbeStatus.MISSING, error="gone", days_old=3),
+        rec("pytorch", "*", None, status=ProbeStatus.FAILED, error="x", days_old=3),
+    )
+    _, calibration = calibrate(answers(), older, PRIORS, ALL)
+    assert calibration.by_framework == {}
+
+
+@pytest.mark.parametrize(
+    ("machine", "machine_id", "label"),
+    [
+        ({"cpu_model": "Ryzen"}, "m1", "Ryzen (m1)"),
+        ({"cpu_model": "Ryzen"}, "", "Ryzen"),
+        ({"cpu": "Xeon", "processor": "x86_64"}, "m1", "Xeon (m1)"),
+        ({"processor": "arm64"}, "m2", "arm64 (m2)"),
+        ({"cpu_model": "", "cpu": 7, "processor": "arm64"}, "", "arm64"),
+        ({}, "m3", "m3"),
+        ({}, "", None),
+    ],
+)
+def test_machine_label(machine: dict[str, Any], machine_id: str, label: str | None) -> None:
+    records = [
+        r.model_copy(update={"machine": machine, "machine_id": machine_id})
+        for r in speeds(100, 50, 25)
+    ]
+    _, calibration = calibrate(answers(), measured(*records), PRIORS, ALL)
+    assert account(calibration, "pytorch").machine == label
+
+
+def test_capability_caveat_names_the_installed_version_error_and_detail() -> None:
+    record = rec("mxnet", "capability.compile", 0.0, unit="", error="hybridize failed").model_copy(
+        update={"versions": {"mxnet": "1.9.1", "python": "3.12"}, "details": {"detail": "no CUDA"}}
+    )
+    data = measured(*speeds(100, 50, 25), record)
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == [
+        "MXNet 1.9.1 as installed here lacks graph compilation (probe capability.compile = 0), "
+        "though the knowledge base counts MXNet as supporting it: hybridize failed (no CUDA)."
+    ]
+
+
+def test_capability_caveat_falls_back_to_any_version_or_none() -> None:
+    other = rec("mxnet", "capability.compile", 0.0, unit="").model_copy(
+        update={"versions": {"python": "3.12"}}
+    )
+    _, calibration = calibrate(answers(), measured(*speeds(100, 50, 25), other), PRIORS, ALL)
+    assert calibration.by_framework["mxnet"][0].startswith("MXNet 3.12 as installed here lacks")
+    bare = rec("mxnet", "capability.compile", 0.0, unit="").model_copy(update={"versions": {}})
+    _, calibration = calibrate(answers(), measured(*speeds(100, 50, 25), bare), PRIORS, ALL)
+    assert calibration.by_framework["mxnet"][0] == (
+        "MXNet as installed here lacks graph compilation (probe capability.compile = 0), "
+        "though the knowledge base counts MXNet as supporting it."
+    )
+
+
+@pytest.mark.parametrize(
+    ("record", "caveat"),
+    [
+        (rec("mxnet", "capability.compile", 0.49, unit=""), True),
+        (rec("mxnet", "capability.compile", 0.5, unit=""), False),
+        (rec("mxnet", "capability.compile", None, unit=""), False),
+        (rec("mxnet", "capability.compile", 0.0, unit="", status=ProbeStatus.FAILED), False),
+        (rec("mxnet", "capability.teleport", 0.0, unit=""), False),
+    ],
+)
+def test_which_capability_records_make_a_caveat(record: Any, caveat: bool) -> None:
+    _, calibration = calibrate(answers(), measured(*speeds(100, 50, 25), record), PRIORS, ALL)
+    assert any("lacks" in c for c in calibration.caveats) is caveat
+
+
+@pytest.mark.parametrize(
+    ("capability", "sections", "leaving", "matters"),
+    [
+        ("distributed", {"hardware": {"scale": "multi_gpu"}}, False, True),
+        ("distributed", {"hardware": {"scale": "single_device"}}, False, False),
+        ("mixed_precision", {"hardware": {"accelerators": ["amd_gpu"]}}, False, True),
+        ("mixed_precision", {"project": {"model_size": "very_large"}}, False, True),
+        ("mixed_precision", {"project": {"model_size": "medium"}}, False, False),
+        ("onnx_export", {}, True, True),
+        ("onnx_export", {"deployment": {"targets": ["edge_device"]}}, False, True),
+        ("onnx_export", {"deployment": {"targets": ["cloud_server"]}}, False, False),
+        ("compile", {}, False, True),
+    ],
+)
+def test_a_missing_capability_matters_when_the_answers_need_it(
+    capability: str, sections: dict[str, Any], leaving: bool, matters: bool
+) -> None:
+    record = rec("mxnet", f"capability.{capability}", 0.0, unit="")
+    _, calibration = calibrate(
+        answers(**sections),
+        measured(*speeds(100, 50, 25), record),
+        PRIORS,
+        ALL,
+        leaving_codebase=leaving,
+    )
+    assert any("lacks" in c for c in calibration.by_framework.get("mxnet", [])) is matters
+
+
+@pytest.mark.parametrize(
+    ("accelerators", "machine_id", "here", "caveat"),
+    [
+        (["amd_gpu"], "here", "here", True),
+        (["apple_silicon"], "", "here", True),  # a record without machine id counts as here
+        (["intel_gpu"], "other", None, True),  # nothing known about this machine
+        (["nvidia_gpu"], "other", "here", False),
+        (["tpu"], "here", "here", False),  # a TPU is no GPU
+        (["cpu"], "here", "here", False),
+    ],
+)
+def test_gpu_capability_caveat_needs_a_gpu_team_on_this_machine(
+    accelerators: list[str], machine_id: str, here: str | None, caveat: bool
+) -> None:
+    record = rec("mxnet", "capability.gpu", 0.0, unit="", machine_id=machine_id)
+    data = Measurements(
+        records=[*speeds(100, 50, 25), record],
+        as_of=NOW,
+        machine={"machine_id": here} if here is not None else {},
+    )
+    requirements = answers(hardware={"accelerators": accelerators})
+    _, calibration = calibrate(requirements, data, PRIORS, ALL)
+    assert any("lacks GPU support" in c for c in calibration.caveats) is caveat
