@@ -784,3 +784,45 @@ def test_gpu_capability_caveat_needs_a_gpu_team_on_this_machine(
     requirements = answers(hardware={"accelerators": accelerators})
     _, calibration = calibrate(requirements, data, PRIORS, ALL)
     assert any("lacks GPU support" in c for c in calibration.caveats) is caveat
+
+
+# --- a policy that gives a family no weight ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "probe", "higher"),
+    [
+        ({"memory_weight": 0.0}, "train_peak_memory", False),
+        ("import_time", "import_time", False),
+        ("drop other", "something_new", True),
+    ],
+)
+def test_a_family_without_weight_gives_no_figure(change: Any, probe: str, higher: bool) -> None:
+    """The policy may weigh a family 0 (memory_weight = 0, a base weight of 0) or leave a family
+    out of base_weight: its figures then count for nothing, and calibration neither divides by
+    their zero weight nor lets them dilute the others' coverage."""
+    from advisor.core.calibration import calibrate as calibrate_ids
+
+    policy = knowledge_in_force().calibration
+    if change == "import_time":
+        policy = policy.model_copy(
+            update={"base_weight": {**policy.base_weight, "import_time": 0.0}}
+        )
+    elif change == "drop other":
+        base = {k: v for k, v in policy.base_weight.items() if k != "other"}
+        policy = policy.model_copy(update={"base_weight": base})
+    else:
+        policy = policy.model_copy(update=change)
+    alone = measured(
+        rec("pytorch", probe, 1.0, higher=higher), rec("tensorflow", probe, 2.0, higher=higher)
+    )
+    scores, calibration = calibrate_ids(answers(), alone, PRIORS, ALL, policy=policy)
+    assert scores == {} and not calibration.used
+    beside = measured(
+        *speeds(100, 50, 25),
+        rec("pytorch", probe, 1.0, higher=higher),
+        rec("tensorflow", probe, 2.0, higher=higher),
+    )
+    _, calibration = calibrate_ids(answers(), beside, PRIORS, ALL, policy=policy)
+    assert probe not in {f.probe for f in account(calibration, "tensorflow").figures}
+    assert account(calibration, "mxnet").confidence == pytest.approx(FULL, abs=1e-4)
