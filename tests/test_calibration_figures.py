@@ -826,3 +826,71 @@ def test_a_family_without_weight_gives_no_figure(change: Any, probe: str, higher
     _, calibration = calibrate_ids(answers(), beside, PRIORS, ALL, policy=policy)
     assert probe not in {f.probe for f in account(calibration, "tensorflow").figures}
     assert account(calibration, "mxnet").confidence == pytest.approx(FULL, abs=1e-4)
+
+
+# --- exact figures in the account ----------------------------------------------------------------
+
+
+def test_records_that_give_no_figure_do_not_stop_the_others() -> None:
+    """Failed records, capability records and records of frameworks not ranked may come first."""
+    first = [
+        rec("jax", "matmul", 10),
+        rec("mxnet", "conv_train_step", None, status=ProbeStatus.FAILED, error="x"),
+        rec("pytorch", "capability.compile", 1.0, unit=""),
+    ]
+    for head in first:
+        _, calibration = calibrate(answers(), measured(head, *speeds(100, 50, 25)), PRIORS, ALL)
+        assert len(account(calibration, "pytorch").figures) == 3, head.probe
+
+
+def test_params_match_whatever_their_order() -> None:
+    data = measured(
+        rec("pytorch", "matmul", 100, params={"a": 1, "b": 2}),
+        rec("tensorflow", "matmul", 50).model_copy(
+            update={"params": {"b": 2, "threads": 2, "a": 1, "device": "cpu", "n": 256}}
+        ),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    (figure,) = account(calibration, "tensorflow").figures
+    assert figure.relative == 0.5
+
+
+def test_account_figures_are_rounded_to_four_places() -> None:
+    """Thirds: relative 1/3 -> 0.3333, weight 0.5 / 3 -> 0.1667; confidence and the blend too."""
+    records = [
+        rec(fw, "matmul", v, params={"n": n}, cv=0.07)
+        for n in (1, 2, 3)
+        for fw, v in (("pytorch", 3.0), ("tensorflow", 1.0))
+    ]
+    scores, calibration = calibrate(answers(), measured(*records), PRIORS, ALL)
+    tf = account(calibration, "tensorflow")
+    assert [(f.relative, f.weight) for f in tf.figures] == [(0.3333, 0.1667)] * 3
+    # 0.6 x (1 - 0.14) = 0.516; measured 5 / 3; blend 0.484 x 3.5 + 0.516 x 5/3 = 2.5540
+    assert tf.confidence == 0.516
+    assert scores["tensorflow"][RUNTIME] == round(0.484 * 3.5 + 0.516 * 5 / 3, 4)
+    assert scores["tensorflow"][RUNTIME] == 2.554
+
+
+@pytest.mark.parametrize(("days", "shown"), [(1 / 3, 0.33), (0.25, 0.25), (1000, 1000.0)])
+def test_age_in_days_is_exact_to_two_places(days: float, shown: float) -> None:
+    _, calibration = calibrate(
+        answers(), measured(*speeds(100, 50, 25, days_old=days)), PRIORS, ALL
+    )
+    assert account(calibration, "pytorch").age_days == shown
+
+
+def test_confidence_is_rounded_to_four_places() -> None:
+    """Weighted CV (3.5 x 0.1 + 1.0 x 0.3) / 4.5 = 0.14444: 0.6 x 0.71111 = 0.426667 -> 0.4267."""
+    records = [
+        rec(r.framework, r.probe, r.value, cv=0.1 if r.probe == "conv_train_step" else 0.3)
+        for r in speeds(100, 50, 25)
+    ]
+    assert _confidences(answers(), measured(*records))["mxnet"] == 0.4267
+
+
+def test_noise_caveat_text() -> None:
+    _, calibration = calibrate(answers(), measured(*speeds(100, 50, 25, cv=0.25)), PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == [
+        "MXNet probe timings varied a lot (weighted CV 25%); the machine was probably busy, so "
+        "they count for less."
+    ]
