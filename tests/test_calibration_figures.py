@@ -694,7 +694,7 @@ def test_machine_label(machine: dict[str, Any], machine_id: str, label: str | No
 
 def test_capability_caveat_names_the_installed_version_error_and_detail() -> None:
     record = rec("mxnet", "capability.compile", 0.0, unit="", error="hybridize failed").model_copy(
-        update={"versions": {"mxnet": "1.9.1", "python": "3.12"}, "details": {"detail": "no CUDA"}}
+        update={"versions": {"python": "3.12", "mxnet": "1.9.1"}, "details": {"detail": "no CUDA"}}
     )
     data = measured(*speeds(100, 50, 25), record)
     _, calibration = calibrate(answers(), data, PRIORS, ALL)
@@ -894,3 +894,130 @@ def test_noise_caveat_text() -> None:
         "MXNet probe timings varied a lot (weighted CV 25%); the machine was probably busy, so "
         "they count for less."
     ]
+
+
+def test_small_figures_count_too() -> None:
+    data = measured(
+        rec("pytorch", "inference_latency", 0.25, unit="ms", higher=False),
+        rec("tensorflow", "inference_latency", 0.5, unit="ms", higher=False),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    (figure,) = account(calibration, "tensorflow").figures
+    assert (figure.value, figure.relative) == (0.5, 0.5)
+
+
+@pytest.mark.parametrize("offset_hours", [None, 2, -5])
+def test_the_time_of_asking_may_be_naive_or_in_any_zone(offset_hours: int | None) -> None:
+    """A naive as_of is UTC; an aware one is the same instant whatever its zone."""
+    from datetime import timezone as tz
+
+    as_of = (
+        NOW.replace(tzinfo=None)
+        if offset_hours is None
+        else NOW.astimezone(tz(timedelta(hours=offset_hours)))
+    )
+    data = Measurements(records=speeds(100, 50, 25, days_old=45), as_of=as_of)
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert account(calibration, "pytorch").age_days == 45.0
+    assert account(calibration, "pytorch").confidence == pytest.approx(FULL * 0.925, abs=1e-4)
+
+
+def test_hardware_caveat_texts_name_every_device_and_accelerator() -> None:
+    records = speeds(100, 50, 25, device="cuda") + [
+        rec(fw, "inference_latency", ms, unit="ms", higher=False, device="cpu")
+        for fw, ms in (("pytorch", 1.0), ("tensorflow", 2.0), ("mxnet", 4.0))
+    ]
+    requirements = answers(hardware={"accelerators": ["amd_gpu", "tpu"]})
+    _, calibration = calibrate(requirements, measured(*records), PRIORS, ALL)
+    assert calibration.caveats[0] == (
+        "Probes ran on CPU, CUDA, but you declare amd_gpu, tpu: measured runtime and memory say "
+        "little about that hardware, so they count for little (confidence x0.3). Re-run `advisor "
+        "probe` on the hardware you will use (`--device cuda` for NVIDIA GPUs) to calibrate for it."
+    )
+
+
+@pytest.mark.parametrize(("accelerators", "hardware"), [(["cpu"], 1.0), (["nvidia_gpu"], 0.3)])
+def test_a_record_without_a_device_ran_on_the_cpu(accelerators: list[str], hardware: float) -> None:
+    records = [
+        r.model_copy(update={"params": {k: v for k, v in r.params.items() if k != "device"}})
+        for r in speeds(100, 50, 25)
+    ]
+    requirements = answers(hardware={"accelerators": accelerators})
+    _, calibration = calibrate(requirements, measured(*records), PRIORS, ALL)
+    assert account(calibration, "pytorch").confidence == pytest.approx(FULL * hardware, abs=1e-4)
+    assert any(c.startswith("Probes ran on CPU, but") for c in calibration.caveats) is (
+        hardware < 1
+    )
+
+
+def test_the_newest_success_supersedes_whatever_the_record_order() -> None:
+    data = measured(
+        *speeds(100, 50, 25, days_old=1),
+        rec("mxnet", "matmul", 25, days_old=5, params={"n": 1}),
+        rec("mxnet", "*", None, status=ProbeStatus.MISSING, error="gone", days_old=3),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert "mxnet" not in calibration.by_framework
+
+
+def test_a_failure_at_the_moment_of_the_success_is_not_superseded() -> None:
+    data = measured(
+        *speeds(100, 50, 25, days_old=2),
+        rec("mxnet", "*", None, status=ProbeStatus.FAILED, error="crashed", days_old=2),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert calibration.by_framework["mxnet"] == ["MXNet probes without a figure: * (failed)."]
+
+
+def test_no_measurements_reason() -> None:
+    _, calibration = calibrate(answers(), None, PRIORS, ALL)
+    assert calibration.reason == "no probe measurements for this machine (run `advisor probe`)"
+    assert (calibration.used, calibration.frameworks, calibration.caveats) == (False, [], [])
+
+
+def test_an_unused_calibration_still_lists_its_caveats() -> None:
+    data = measured(
+        *[r for r in speeds(100, 50, 25) if r.framework == "pytorch"],
+        rec("mxnet", "*", None, status=ProbeStatus.MISSING, error="gone"),
+    )
+    _, calibration = calibrate(answers(), data, PRIORS, ALL)
+    assert not calibration.used
+    assert calibration.by_framework == {
+        "tensorflow": ["TensorFlow probes: none stored for this machine (run `advisor probe`)."],
+        "mxnet": ["MXNet probes: no usable figures: missing (gone)."],
+    }
+    assert calibration.caveats == [
+        *calibration.by_framework["tensorflow"],
+        *calibration.by_framework["mxnet"],
+    ]
+
+
+def test_without_names_the_reason_uses_the_id() -> None:
+    from advisor.core.calibration import calibrate as calibrate_ids
+
+    policy = knowledge_in_force().calibration
+    data = measured(*[r for r in speeds(100, 50, 25) if r.framework == "pytorch"])
+    _, calibration = calibrate_ids(answers(), data, PRIORS, ALL, policy=policy)
+    assert calibration.reason == "only pytorch has usable probe figures; nothing to compare it with"
+
+
+def test_a_framework_without_priors_is_compared_but_not_scored() -> None:
+    priors = {fw: p for fw, p in PRIORS.items() if fw != "mxnet"}
+    scores, calibration = calibrate(answers(), measured(*speeds(100, 50, 25)), priors, ALL)
+    assert set(scores) == {"pytorch", "tensorflow"}
+    assert account(calibration, "mxnet").prior == {}
+    assert account(calibration, "mxnet").calibrated == {}
+    # it still sets the best figure the others are relative to
+    assert account(calibration, "mxnet").figures[0].relative == 0.25
+
+
+@pytest.mark.parametrize("here", ["", 5])
+def test_a_machine_id_that_is_not_a_name_counts_as_unknown(here: Any) -> None:
+    """Nothing known about this machine: a GPU probe that failed anywhere counts."""
+    record = rec("mxnet", "capability.gpu", 0.0, unit="", machine_id="other")
+    data = Measurements(
+        records=[*speeds(100, 50, 25), record], as_of=NOW, machine={"machine_id": here}
+    )
+    requirements = answers(hardware={"accelerators": ["nvidia_gpu"]})
+    _, calibration = calibrate(requirements, data, PRIORS, ALL)
+    assert any("lacks GPU support" in c for c in calibration.caveats)
