@@ -225,6 +225,7 @@ def test_claim_evidence_resolves_seed_sources_and_references() -> None:
         seeded.verdict,
         seeded.kind,
     )
+    assert evidence.frameworks == seeded.frameworks
     assert (evidence.checked, evidence.versions, evidence.correction) == (
         seeded.checked,
         seeded.versions,
