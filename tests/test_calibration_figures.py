@@ -485,6 +485,7 @@ def test_engine_uses_the_calibrated_runtime_scores() -> None:
         ("memory_import", {}, "memory"),
         ("conv_import", {}, "import_time"),
         ("latency_overhead", {}, "dispatch"),
+        ("dispatch_latency", {}, "dispatch"),
         ("conv_latency", {}, "inference_latency"),
         ("lstm_conv", {}, "conv"),
         ("matmul_lstm", {}, "rnn"),
