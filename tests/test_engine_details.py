@@ -208,7 +208,9 @@ def test_unknown_frameworks_in_the_answers_are_refused() -> None:
 
 def test_claim_evidence_resolves_seed_sources_and_references() -> None:
     kb = knowledge_in_force()
-    seeded = next(c for c in kb.claims.values() if c.source is not None and c.references)
+    seeded = next(
+        c for c in kb.claims.values() if c.source is not None and c.references and c.correction
+    )
     evidence = claim_evidence(seeded, kb)
     seed = kb.seeds[seeded.source.seed]
     assert evidence.source is not None
