@@ -83,7 +83,7 @@ def measured(*records: ProbeRecord) -> Measurements:
 def speeds(pytorch: float, tensorflow: float, mxnet: float, **kw: Any) -> list[ProbeRecord]:
     return [
         rec(fw, probe, value, **kw)
-        for probe in ("conv2d", "matmul", "mlp_train")
+        for probe in ("conv_train_step", "matmul", "mlp_train")
         for fw, value in (("pytorch", pytorch), ("tensorflow", tensorflow), ("mxnet", mxnet))
     ]
 
@@ -146,9 +146,9 @@ def test_a_third_framework_does_not_reorder_the_other_two() -> None:
     # tensorflow wins conv, pytorch wins the others: the geometric mean keeps their order
     # whatever the third framework does
     mixed = [
-        rec("pytorch", "conv2d", 50),
-        rec("tensorflow", "conv2d", 100),
-        rec("mxnet", "conv2d", 400),
+        rec("pytorch", "conv_train_step", 50),
+        rec("tensorflow", "conv_train_step", 100),
+        rec("mxnet", "conv_train_step", 400),
         rec("pytorch", "matmul", 100),
         rec("tensorflow", "matmul", 70),
         rec("mxnet", "matmul", 1),
@@ -237,12 +237,18 @@ def test_missing_framework_gets_a_caveat_naming_why() -> None:
 def test_failed_and_timed_out_probes_are_named() -> None:
     data = measured(
         *speeds(100, 50, 25),
-        rec("pytorch", "lstm", None, status=ProbeStatus.TIMEOUT, error="no result within 120 s"),
-        rec("mxnet", "lstm", None, status=ProbeStatus.FAILED, error="boom"),
+        rec(
+            "pytorch",
+            "lstm_forward",
+            None,
+            status=ProbeStatus.TIMEOUT,
+            error="no result within 120 s",
+        ),
+        rec("mxnet", "lstm_forward", None, status=ProbeStatus.FAILED, error="boom"),
     )
     _, calibration = calibrate(answers(), data, PRIORS, ALL)
-    assert "PyTorch probes without a figure: lstm (timeout)." in calibration.caveats
-    assert "MXNet probes without a figure: lstm (failed)." in calibration.caveats
+    assert "PyTorch probes without a figure: lstm_forward (timeout)." in calibration.caveats
+    assert "MXNet probes without a figure: lstm_forward (failed)." in calibration.caveats
 
 
 def test_a_framework_with_no_records_at_all_is_named() -> None:
@@ -262,13 +268,12 @@ def test_a_newer_successful_run_supersedes_an_old_missing_record() -> None:
 
 def test_failed_coverage_lowers_confidence() -> None:
     full = speeds(100, 50, 25)
-    without_conv = [r for r in full if not (r.framework == "mxnet" and r.probe == "conv2d")]
+    without_conv = [
+        r for r in full if not (r.framework == "mxnet" and r.probe == "conv_train_step")
+    ]
     _, calibration = calibrate(answers(), measured(*without_conv), PRIORS, ALL)
     _, complete = calibrate(answers(), measured(*full), PRIORS, ALL)
-    assert (
-        account(calibration, "mxnet").confidence
-        < account(complete, "mxnet").confidence
-    )
+    assert account(calibration, "mxnet").confidence < account(complete, "mxnet").confidence
 
 
 RELEVANT_TO = {
@@ -334,9 +339,7 @@ def test_only_one_framework_measured_means_nothing_to_compare() -> None:
 
 def test_excluded_frameworks_are_not_calibrated_or_compared() -> None:
     data = measured(*speeds(100, 50, 25))
-    scores, calibration = calibrate(
-        answers(), data, PRIORS, ["tensorflow", "mxnet"]
-    )
+    scores, calibration = calibrate(answers(), data, PRIORS, ["tensorflow", "mxnet"])
     assert set(scores) == {"tensorflow", "mxnet"}
     # tensorflow is now the fastest of those ranked
     assert account(calibration, "tensorflow").figures[0].relative == 1.0
@@ -357,10 +360,10 @@ def test_task_weights_follow_the_questionnaire() -> None:
 
 def test_vision_weighs_conv_so_the_conv_winner_gains() -> None:
     data = measured(
-        rec("pytorch", "conv2d", 100),
-        rec("tensorflow", "conv2d", 50),
-        rec("pytorch", "lstm", 50),
-        rec("tensorflow", "lstm", 100),
+        rec("pytorch", "conv_train_step", 100),
+        rec("tensorflow", "conv_train_step", 50),
+        rec("pytorch", "lstm_forward", 50),
+        rec("tensorflow", "lstm_forward", 100),
     )
     vision, _ = calibrate(answers(), data, PRIORS, ALL)
     speech, _ = calibrate(answers(project={"tasks": ["speech"]}), data, PRIORS, ALL)
@@ -372,8 +375,8 @@ def test_vision_weighs_conv_so_the_conv_winner_gains() -> None:
     ("probe", "params", "family"),
     [
         ("matmul", {}, "matmul"),
-        ("conv2d", {}, "conv"),
-        ("lstm", {}, "rnn"),
+        ("conv_train_step", {}, "conv"),
+        ("lstm_forward", {}, "rnn"),
         ("mlp_train", {}, "mlp_train"),
         ("mlp_train", {"mode": "compiled"}, "mlp_compiled"),
         ("mlp_train", {"mode": "eager"}, "mlp_eager"),

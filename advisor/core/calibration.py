@@ -15,7 +15,7 @@ Method
    everything else. A latency-critical deployment weighs batch-1 inference heavily; research and
    prototype stages weigh dispatch overhead and eager MLP steps; production weighs compiled MLP
    steps; import time counts lightly. A family's weight is shared by its figures (running three
-   matrix sizes does not triple matmul's say).
+   matrix sizes does not triple matmul's say). A family the policy weighs 0 gives no figure.
 3. Measured score (0-5) = 5 x the weighted *geometric* mean of a framework's relative figures.
    The geometric mean is the usual summary of performance ratios (SPEC; Fleming & Wallace 1986):
    the ratio of two frameworks' scores then equals the weighted geometric mean of their pairwise
@@ -151,6 +151,8 @@ def _figures(
         first = group[min(group)]
         family = probe_family(probe, first.params)
         family_weight = policy.memory_weight if family == "memory" else weights.get(family, 0.0)
+        if not family_weight > 0:
+            continue  # a figure the policy gives no weight says nothing (and cannot be averaged)
         values = {fw: rec.value for fw, rec in group.items() if rec.value is not None}
         if first.higher_is_better:
             best = max(values.values())
