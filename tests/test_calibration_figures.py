@@ -358,12 +358,6 @@ def test_every_probe_name_the_policy_reads_is_in_the_catalogue() -> None:
     assert FRAMEWORK_PROBE not in COMPUTE_PROBES
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the worker's mlp_train records always carry mode eager or compiled, so "
-    "they fall in mlp_eager / mlp_compiled and the task weights on mlp_train (tabular, "
-    "recommender, RL, graph, other) reach no real figure",
-)
 def test_tabular_mlp_weight_reaches_the_worker_records() -> None:
     """Tabular work adds 2.0 to mlp_train, speech adds nothing to MLP families: PyTorch, faster on
     the MLP step the worker times, should gain more from it for tabular answers."""

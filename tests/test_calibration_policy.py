@@ -29,6 +29,7 @@ def _with_policy(tmp_path: Path, old: str, new: str) -> Path:
         ("computer_vision = { conv = 3.0 }\n", "", "task_weight lacks: computer_vision"),
         ("stale_days = 90", "stale_days = 10", "stale_days must be later"),
         ("max_confidence = 0.6", "max_confidence = 1.6", "max_confidence"),
+        ('mlp_train = ["mlp_eager", "mlp_compiled"]', 'mlp_train = ["mlp_eagre"]', "mlp_eagre"),
     ],
 )
 def test_a_bad_policy_fails_at_load_naming_the_file(

@@ -46,7 +46,7 @@ def store_with(tmp_path: Path, speed: dict[str, float], machine: str | None = No
             params={**params, "dtype": "float32", "device": "cpu", "threads": 1},
             spread=Spread(cv=0.02, iqr=None, repeats=9), versions={framework: "1.0"},
             machine=fingerprint, machine_id=here, measured_at=now, run_id="test",
-        )  # fmt: skip
+        )
         for framework, factor in speed.items()
         for probe, (unit, params) in FIGURES.items()
         for value in [100.0]

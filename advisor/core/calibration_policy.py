@@ -42,6 +42,9 @@ class CalibrationPolicy(BaseModel):
     task_weight: dict[Task, Weights]
     latency_critical_weight: Weights
     stage_weight: dict[Stage, Weights]
+    counts_for: dict[str, list[str]] = Field(default_factory=dict)
+    """a family -> families its task, latency and stage weights count for too (the worker times
+    the MLP step as mlp_eager and mlp_compiled; a task that stresses mlp_train means both)"""
     frontend: FrontendPolicy | None = None
     """absent: a front-end's runtime score is its prior's (no measured overhead is used)"""
 
@@ -57,6 +60,12 @@ class CalibrationPolicy(BaseModel):
         unknown = sorted({f for table in tables for f in table} - set(self.base_weight))
         if unknown:
             raise ValueError(f"weights name families without a base weight: {', '.join(unknown)}")
+        named = {f for family, into in self.counts_for.items() for f in (family, *into)}
+        if named - set(self.base_weight):
+            raise ValueError(
+                "counts_for names families without a base weight: "
+                + ", ".join(sorted(named - set(self.base_weight)))
+            )
         if any(w < 0 for table in [self.base_weight, *tables] for w in table.values()):
             raise ValueError("weights must not be negative")
         if self.frontend is not None:
@@ -76,7 +85,8 @@ class CalibrationPolicy(BaseModel):
         extras.append(self.stage_weight.get(requirements.project.stage, {}))
         for extra in extras:
             for family, weight in extra.items():
-                weights[family] += weight
+                for counted in (family, *self.counts_for.get(family, ())):
+                    weights[counted] += weight
         return weights
 
     def age_factor(self, age_days: float) -> float:
