@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from advisor.core.criteria import CRITERIA, Criterion
-from advisor.core.decision.robustness import _relevance, analyse_robustness, topsis
+from advisor.core.decision.robustness import _pct, _relevance, analyse_robustness, topsis
 from advisor.core.decision.whatif import apply_changes
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
@@ -297,3 +297,113 @@ def _cli(*args: str) -> str:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return result.stdout
+
+
+def _analyses() -> list[tuple[str, Recommendation, Any]]:
+    found = []
+    for path in example_files():
+        rec = recommend(load_answers(path))
+        if len(rec.ranking) > 1:
+            found.append((path.stem, rec, analyse_robustness(rec, samples=1000, seed=5)))
+    return found
+
+
+def test_the_caveats_and_the_runner_up_follow_the_numbers() -> None:
+    """Over the examples: each caveat appears exactly when its condition holds, in its words,
+    and each kind of caveat is met by some example (so none of these checks is vacuous)."""
+    seen: set[str] = set()
+    for stem, rec, report in _analyses():
+        rows = report.rank_acceptability
+        names = {r.framework: r.name for r in rows}
+        firsts = [r.rank_shares[0] for r in rows]
+        assert report.runner_up == rows[1 + firsts[1:].index(max(firsts[1:]))].framework, stem
+        assert report.top_pick == rows[0].framework == rec.top_pick
+        assert [r.framework for r in rows] == [r.framework for r in rec.ranking]
+        assert report.first_share == firsts[0]
+        assert report.samples == 1000 and report.no_preference_samples == 500
+        topsis = (
+            f"A second method (TOPSIS) would pick {names[report.topsis_ranking[0]]}: "
+            + " > ".join(names[f] for f in report.topsis_ranking)
+            + "; read the per-criterion scores before deciding."
+        )
+        assert report.topsis_agreement == (report.topsis_ranking[0] == rec.top_pick)
+        assert (topsis in report.caveats) == (not report.topsis_agreement), stem
+        closeness = [r.topsis_closeness for r in rows]
+        assert report.topsis_ranking == [
+            rows[i].framework for i in sorted(range(len(rows)), key=lambda i: -closeness[i])
+        ]
+        free = rows[0].first_with_uniform_weights
+        no_preference = (
+            f"With no preferences at all, {rows[0].name} would rank first only "
+            f"{_pct(free)} of the time: the pick rests on your priorities."
+        )
+        expected = report.level != "robust" and free < 0.5
+        assert (no_preference in report.caveats) == expected, (stem, report.caveats)
+        runner = next(r for r in rec.ranking if r.framework == report.runner_up)
+        top = rec.ranking[0]
+        shared = [c for c in report.caveats if " runs on " in c]
+        if shared:
+            assert len(shared) == 1 and shared[0].endswith(
+                ": between these two the choice is the API you write (and keep portable), "
+                "not the runtime."
+            )
+            front, native = (top, runner) if top.framework == "keras" else (runner, top)
+            assert front.framework == "keras", (stem, shared)  # the one front-end
+            assert shared[0].startswith(f"{names['keras']} runs on {native.name}: "), stem
+            seen.add("shared")
+        if not report.topsis_agreement:
+            seen.add("topsis")
+        if expected:
+            seen.add("no preference")
+        assert len(report.caveats) == len(set(report.caveats))
+        assert (report.deciding == []) == (report.level == "robust"), stem
+        assert len(report.deciding) <= 3
+        if report.deciding:
+            assert f"What decides it: {'; or '.join(report.deciding)}." in report.verdict
+            seen.add("deciding")
+    assert seen == {"shared", "topsis", "no preference", "deciding"}
+
+
+def test_draws_are_counted_whole_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 3 draws: 7 draws give shares in sevenths, and the no-preference set (half of
+    them, at least one) in thirds; one draw still gives a no-preference draw."""
+    from advisor.core.decision import robustness
+
+    monkeypatch.setattr(robustness, "CHUNK", 3)
+    rec = recommend(load_answers(ROOT_EXAMPLES["web-tabular-widget"]))
+    report = analyse_robustness(rec, samples=7, seed=2)
+    assert report.samples == 7 and report.no_preference_samples == 3
+    for row in report.rank_acceptability:
+        for share in row.rank_shares:
+            assert share * 7 == pytest.approx(round(share * 7), abs=1e-3)
+        assert sum(row.rank_shares) == pytest.approx(1.0, abs=1e-3)
+        assert row.no_preference is not None
+        for share in row.no_preference.rank_shares:
+            assert share * 3 == pytest.approx(round(share * 3), abs=1e-3)
+    one = analyse_robustness(rec, samples=1, seed=2)
+    assert one.no_preference_samples == 1
+    assert sorted(r.rank_shares[0] for r in one.rank_acceptability)[-1] == 1.0
+    assert sorted(r.first_with_uniform_weights for r in one.rank_acceptability)[-1] == 1.0
+    with pytest.raises(ValueError, match="samples must be at least 1"):
+        analyse_robustness(rec, samples=0)
+
+
+def test_one_or_no_eligible_framework_reports_what_there_is() -> None:
+    only = recommend(Requirements.model_validate(
+        {"project": {"tasks": ["nlp"]}, "constraints": {"candidates": ["mxnet"]}}))  # fmt: skip
+    report = analyse_robustness(only, samples=12, seed=4)
+    assert report.verdict == "Only Apache MXNet is eligible: nothing to compare."
+    assert (report.level, report.top_pick, report.first_share) == ("single", "mxnet", 1.0)
+    assert [r.framework for r in report.rank_acceptability] == ["mxnet"]
+    row = report.rank_acceptability[0]
+    assert (row.name, row.rank_shares) == ("Apache MXNet", [1.0])
+    assert (row.first_with_uniform_weights, row.topsis_closeness) == (1.0, 1.0)
+    assert report.topsis_ranking == ["mxnet"] and report.topsis_agreement
+    assert (report.samples, report.seed, report.caveats) == (12, 4, [])
+    assert not report.measured_spread_used and report.margin == only.margin
+    none = recommend(Requirements.model_validate({"project": {"tasks": ["nlp"]}, "constraints": {
+        "exclude": ["pytorch", "tensorflow", "jax", "keras", "mxnet"]}}))  # fmt: skip
+    empty = analyse_robustness(none)
+    assert empty.verdict == "Every framework is excluded: nothing to rank."
+    assert (empty.level, empty.top_pick, empty.first_share) == ("none", None, None)
+    assert empty.rank_acceptability == [] and empty.topsis_ranking == []
