@@ -3,6 +3,8 @@ parsed and applied, the single-answer edits offered, their wording, and the repo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from advisor.core.criteria import Criterion
@@ -27,9 +29,12 @@ from advisor.core.decision.whatif import (
 )
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
-from advisor.core.questionnaire import Requirements
+from advisor.core.questionnaire import Priorities, Requirements
+from advisor.core.recommendation import Recommendation
+from advisor.files.answer_files import load_answers
 
 REGISTRY = knowledge_in_force(None).registry
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _requirements(**sections: object) -> Requirements:
@@ -267,3 +272,71 @@ def test_the_report_in_words() -> None:
 def test_one_eligible_framework_has_nothing_to_search() -> None:
     report = smallest_flips(_requirements(constraints={"candidates": ["pytorch"]}))
     assert report == WhatIfReport(top_pick="pytorch", runners_up=[], evaluated=0)
+
+
+def test_the_search_reports_the_smallest_edits_a_brute_force_finds() -> None:
+    """Three candidates, where the first runner-up has more winning edits than are shown: every
+    edit re-scored here by hand, the report must hold the nearest priority steps (at most three,
+    nearest first, then the larger lead) and the answers with the largest leads (at most three,
+    one per single-valued answer), and count each distinct edit it scored once."""
+    base = apply_changes(
+        load_answers(ROOT / "examples" / "microcontroller-keyword-spotting.toml"),
+        ["constraints.candidates=tensorflow,keras,pytorch"],
+    )
+    report = smallest_flips(base)
+    rec = recommend(base)
+    assert report.top_pick == rec.top_pick
+    assert [(r.framework, r.name) for r in report.runners_up] == [
+        (r.framework, r.name) for r in rec.ranking[1:]
+    ]
+    scored: dict[str, Recommendation] = {}
+
+    def score(change: str) -> Recommendation:
+        if change not in scored:
+            scored[change] = recommend(apply_changes(base, [change]))
+        return scored[change]
+
+    tried: set[str] = set()
+    answers = [(c, words, p) for c, words, p in _answer_edits(base, leaves(REGISTRY))]
+    for runner, ranked in zip(report.runners_up, rec.ranking[1:], strict=True):
+        assert runner.behind == pytest.approx(rec.ranking[0].score - ranked.score)
+        nearest = []
+        for name in Priorities.model_fields:
+            current = getattr(base.priorities, name)
+            for value in sorted(set(range(6)) - {current}, key=lambda v: abs(v - current)):
+                change = f"priorities.{name}={value}"
+                tried.add(change)
+                result = score(change)
+                if wins(result, runner.framework):
+                    words = f"{name.replace('_', ' ')} mattered {value} instead of {current}"
+                    nearest.append((abs(value - current), -(result.margin or 0), change, words))
+                    break
+        winning = []
+        for change, words, path in answers:
+            tried.add(change)
+            result = score(change)
+            if wins(result, runner.framework):
+                winning.append((-(result.margin or 0), change, words, path))
+        shown, seen = [], set()
+        for _, change, words, path in sorted(winning, key=lambda w: w[0]):
+            if path not in seen:
+                shown.append((change, words))
+                if path not in ("project.tasks", "deployment.targets", "hardware.accelerators",
+                                "hardware.os", "team.languages"):  # fmt: skip
+                    seen.add(path)
+        nearest.sort(key=lambda n: n[:2])  # stable: ties stay in the questionnaire's order
+        expected = [(c, w) for _, _, c, w in nearest[:3]] + shown[:3]
+        assert [(f.change, f.description) for f in runner.flips] == expected, runner.framework
+        for flip in runner.flips:
+            assert (flip.framework, flip.name) == (runner.framework, runner.name)
+            assert flip.kind == ("priority" if flip.change.startswith("priorities.") else "answer")
+            assert flip.lead == scored[flip.change].margin
+    first = report.runners_up[0]
+    assert [f.kind for f in first.flips] == ["priority"] * 3 + ["answer"] * 3  # both capped
+    assert first.sentence().startswith(f"{first.name} would win if {first.flips[0].description}")
+    assert report.crossovers is not None and report.crossovers.priorities
+    for point in report.crossovers.priorities:
+        change = f"priorities.{point.criterion.value}={point.whole}"
+        tried.add(change)
+        assert point.verified == wins(score(change), point.winner)
+    assert report.evaluated == len(tried)
