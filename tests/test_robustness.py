@@ -376,6 +376,7 @@ def test_draws_are_counted_whole_across_chunks(monkeypatch: pytest.MonkeyPatch) 
     for row in report.rank_acceptability:
         for share in row.rank_shares:
             assert share * 7 == pytest.approx(round(share * 7), abs=1e-3)
+            assert share == round(share, 4)  # shares are given to four digits
         assert sum(row.rank_shares) == pytest.approx(1.0, abs=1e-3)
         assert row.no_preference is not None
         for share in row.no_preference.rank_shares:
@@ -404,6 +405,7 @@ def test_one_or_no_eligible_framework_reports_what_there_is() -> None:
     none = recommend(Requirements.model_validate({"project": {"tasks": ["nlp"]}, "constraints": {
         "exclude": ["pytorch", "tensorflow", "jax", "keras", "mxnet"]}}))  # fmt: skip
     empty = analyse_robustness(none)
+    assert (empty.samples, empty.seed) == (10_000, 0)  # the documented defaults
     assert empty.verdict == "Every framework is excluded: nothing to rank."
     assert (empty.level, empty.top_pick, empty.first_share) == ("none", None, None)
     assert empty.rank_acceptability == [] and empty.topsis_ranking == []
