@@ -113,6 +113,11 @@ def test_a_zero_priority_keeps_the_relevance_its_rules_give() -> None:
     relevance = _relevance(zeroed, list(CRITERIA), None)
     for k in switched_off:
         assert relevance[list(CRITERIA).index(k)] == 0.0
+    # the rules are the knowledge's: knowledge without them switches nothing off
+    ruleless = dataclasses.replace(knowledge_in_force(), rules=type(knowledge_in_force().rules)())
+    unruled = _relevance(zeroed, list(CRITERIA), ruleless)
+    for k in switched_off:
+        assert unruled[list(CRITERIA).index(k)] > 0.0
     # and a stressed or plain criterion at 0 gets back its real relevance
     ones = recommend(Requirements.model_validate(
         {**answers, "priorities": dict.fromkeys(Priorities.model_fields, 1)}))  # fmt: skip
