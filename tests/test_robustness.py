@@ -414,3 +414,56 @@ def test_one_or_no_eligible_framework_reports_what_there_is() -> None:
     assert empty.verdict == "Every framework is excluded: nothing to rank."
     assert (empty.level, empty.top_pick, empty.first_share) == ("none", None, None)
     assert empty.rank_acceptability == [] and empty.topsis_ranking == []
+
+
+def test_each_cell_is_drawn_with_its_own_spread_and_a_front_end_row_with_its_backend() -> None:
+    """The sd of every cell is its score's, and a front-end's inherited score points at its
+    backend's plain row (the draws move together); nothing else has a parent."""
+    from advisor.core.decision.matrix import decision_matrix
+    from advisor.core.decision.robustness import _distributions
+    from advisor.core.decision.uncertainty import score_uncertainty
+
+    rec = recommend(load_answers(ROOT_EXAMPLES["web-tabular-widget"]))
+    kb = knowledge_in_force()
+    matrix = decision_matrix(rec, kb)
+    uncertainty = score_uncertainty(rec, knowledge=kb)
+    sd, own, parent = _distributions(matrix, uncertainty)
+    assert sd.shape == own.shape == parent.shape == matrix.scores.shape
+    shared = 0
+    for r, row in enumerate(matrix.rows):
+        for c, criterion in enumerate(matrix.criteria):
+            spread = uncertainty.of(row.framework, criterion, row.backend)
+            assert spread is not None
+            assert (sd[r, c], own[r, c]) == (spread.sd, spread.own_sd)
+            if spread.shared_with is None:
+                assert parent[r, c] == -1
+            else:
+                backend = matrix.rows[parent[r, c]]
+                assert (backend.framework, backend.backend) == (spread.shared_with, None)
+                assert row.backend == spread.shared_with
+                shared += 1
+    assert shared > 0, "Keras 3 on a backend inherits some of its scores"
+    assert (sd >= own).all() and (own >= 0).all()
+
+
+def test_central_weights_and_confidence_only_for_frameworks_that_rank_first() -> None:
+    rec = recommend(load_answers(ROOT_EXAMPLES["web-tabular-widget"]))
+    report = analyse_robustness(rec, samples=300, seed=1)
+    never = 0
+    for row in report.rank_acceptability:
+        pairs = [(row.rank_shares[0], row.central_weights, row.confidence_factor)]
+        assert row.no_preference is not None
+        pairs.append((row.no_preference.rank_shares[0], row.no_preference.central_weights,
+                      row.no_preference.confidence_factor))  # fmt: skip
+        for first, central, confidence in pairs:
+            if first == 0:
+                assert central is None and confidence is None
+                never += 1
+            else:
+                assert central is not None and confidence is not None
+                assert sum(central.values()) == pytest.approx(1.0, abs=1e-3)
+                assert list(central) == list(CRITERIA) and 0 <= confidence <= 1
+    assert never > 0, "some framework never ranks first here"
+    assert report.mean_weights is not None
+    assert sum(report.mean_weights.values()) == pytest.approx(1.0, abs=1e-3)
+    assert report.as_of is not None and report.perturbation == 1.0
