@@ -297,6 +297,7 @@ def test_the_search_reports_the_smallest_edits_a_brute_force_finds() -> None:
         return scored[change]
 
     tried: set[str] = set()
+    caps: list[tuple[int, int]] = []
     answers = [(c, words, p) for c, words, p in _answer_edits(base, leaves(REGISTRY))]
     for runner, ranked in zip(report.runners_up, rec.ranking[1:], strict=True):
         assert runner.behind == pytest.approx(rec.ranking[0].score - ranked.score)
@@ -331,6 +332,8 @@ def test_the_search_reports_the_smallest_edits_a_brute_force_finds() -> None:
             assert (flip.framework, flip.name) == (runner.framework, runner.name)
             assert flip.kind == ("priority" if flip.change.startswith("priorities.") else "answer")
             assert flip.lead == scored[flip.change].margin
+        caps.append((len(nearest), len(shown)))
+    assert caps[0] == (3, 7), caps  # more winning answers than are shown: the cap matters
     first = report.runners_up[0]
     assert [f.kind for f in first.flips] == ["priority"] * 3 + ["answer"] * 3  # both capped
     assert first.sentence().startswith(f"{first.name} would win if {first.flips[0].description}")
@@ -340,3 +343,8 @@ def test_the_search_reports_the_smallest_edits_a_brute_force_finds() -> None:
         tried.add(change)
         assert point.verified == wins(score(change), point.winner)
     assert report.evaluated == len(tried)
+
+
+def test_two_frameworks_are_searched_too() -> None:
+    report = smallest_flips(_requirements(constraints={"candidates": ["pytorch", "jax"]}))
+    assert [r.framework for r in report.runners_up] == ["jax"] and report.evaluated > 50
