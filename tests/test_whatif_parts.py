@@ -203,6 +203,7 @@ def test_a_win_is_first_place_strictly_ahead() -> None:
     top, second = rec.ranking[0].framework, rec.ranking[1].framework
     assert rec.margin is not None and rec.margin > 0
     assert wins(rec, top) and not wins(rec, second)
+    assert wins(rec, "".join(top)), "an equal name built elsewhere (JSON, a flag) wins too"
     assert _lead(rec, top) == rec.margin and _lead(rec, second) is None
     tied = rec.model_copy(update={"margin": 0.0})
     assert not wins(tied, top) and _lead(tied, top) is None
