@@ -251,3 +251,53 @@ def test_no_pairwise_indices_no_pairwise_line_and_long_names_widen_the_table() -
     assert text[2] == "    " + " " * 18 + "   1st   2nd   conf.  no pref.  TOPSIS"
     assert text[3].startswith("    A very long name     80%")
     assert text[4].startswith("    Bravo                20%")
+
+
+LANG, HW = Criterion.LANGUAGE_SUPPORT, Criterion.HARDWARE_SUPPORT
+
+
+def test_what_a_framework_leans_on_reads_the_central_and_mean_weights() -> None:
+    """At most two criteria, strongest first; one counts from 1.1 times its mean weight and 5%
+    up; a criterion with no mean weight or none at all is never one (and breaks nothing)."""
+    rows = _report().rank_acceptability
+    central = {DEV: 0.55, ECO: 0.05, PERF: 0.3, LANG: 0.1}  # LANG has no mean weight at all
+    mean = {DEV: 0.5, ECO: 0.01, PERF: 0.2, HW: 0.0}
+    alpha = rows[0].model_copy(
+        update={"no_preference": NoPreference(rank_shares=[1.0, 0.0], central_weights=central)}
+    )
+    bravo = rows[1].model_copy(update={"no_preference": None})
+    report = _report(rank_acceptability=[alpha, bravo], mean_weights=mean)
+    # ECO: 5% is 5x its mean; PERF 1.5x; DEV exactly 1.1x (0.55 vs 0.5) would be third
+    assert [line for line in report.text_lines() if "leans on" in line] == [
+        "    Alpha leans on ecosystem (5% vs 1% on average), runtime performance (30% vs 20% on "
+        "average)"
+    ]
+    dev_only = alpha.model_copy(update={"no_preference": NoPreference(
+        rank_shares=[1.0, 0.0], central_weights={DEV: 0.55, ECO: 0.049, HW: 0.3})})  # fmt: skip
+    lines = _report(rank_acceptability=[dev_only, bravo], mean_weights=mean).text_lines()
+    assert [line for line in lines if "leans on" in line] == [
+        "    Alpha leans on development speed (55% vs 50% on average)"
+    ]
+    # the Markdown table: a criterion missing from a central weight vector is 0%, and a
+    # framework without one has no row
+    markdown = report.markdown_lines()
+    start = markdown.index("| | Dev | Eco | Perf | HW |")
+    assert markdown[start + 2 : start + 5] == [
+        "| mean of all draws | 50% | 1% | 20% | 0% |",
+        "| Alpha | 55% | 5% | 30% | 0% |",
+        "",
+    ]
+    no_central = [r.model_copy(update={"no_preference": NoPreference(rank_shares=[0.5, 0.5])})
+                  for r in rows]  # fmt: skip
+    text = "\n".join(_report(rank_acceptability=no_central).markdown_lines())
+    assert "Central weights" not in text and "leans on" not in text
+
+
+def test_the_deciding_criteria_stop_at_three_and_ignore_a_gap_of_a_billionth() -> None:
+    from advisor.core.criteria import CRITERIA
+
+    criteria = list(CRITERIA)[:5]
+    scores = np.array([[4.0, 4.0, 4.0, 4.0, 1e-9], [0.0, 1.0, 2.0, 3.0, 0.0]])
+    words = _deciding_criteria(scores, np.ones(5), criteria)
+    assert words == [f"{LABELS[c].lower()} (+)" for c in criteria[:3]]
+    assert _deciding_criteria(scores[:, 4:], np.ones(1), criteria[4:]) == []
