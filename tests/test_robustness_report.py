@@ -301,3 +301,34 @@ def test_the_deciding_criteria_stop_at_three_and_ignore_a_gap_of_a_billionth() -
     words = _deciding_criteria(scores, np.ones(5), criteria)
     assert words == [f"{LABELS[c].lower()} (+)" for c in criteria[:3]]
     assert _deciding_criteria(scores[:, 4:], np.ones(1), criteria[4:]) == []
+
+
+def test_pairwise_indices_with_three_frameworks_and_one_missing() -> None:
+    rows = _report().rank_acceptability
+    alpha = rows[0].model_copy(update={"pairwise_winning": {"bravo": 0.8, "charlie": 0.9}})
+    charlie = rows[1].model_copy(update={"framework": "charlie", "name": "Charlie",
+                                         "pairwise_winning": {"alpha": 0.1}})  # fmt: skip
+    report = _report(rank_acceptability=[alpha, rows[1], charlie])
+    assert "  Alpha ranks above Bravo in 80%, Charlie in 90% of draws" in report.text_lines()
+    markdown = report.markdown_lines()
+    start = markdown.index("| | Alpha | Bravo | Charlie |")
+    assert markdown[start + 1 : start + 5] == [
+        "|---|---:|---:|---:|",
+        "| Alpha | – | 80% | 90% |",
+        "| Bravo | 20% | – | 0% |",  # no index against Charlie: none counted
+        "| Charlie | 10% | 0% | – |",
+    ]
+
+
+def test_the_markdown_crossover_heading_is_followed_by_a_blank_line() -> None:
+    point = PriorityCrossover(
+        criterion=ECO, current=3, direction="raise", at=4.25, whole=5, winner="bravo",
+        winner_name="Bravo", lead=1.25,
+    )  # fmt: skip
+    report = _report(crossovers=CrossoverReport(top_pick="alpha", priorities=[point]))
+    markdown = report.markdown_lines()
+    at = markdown.index("Crossover points (holding your other answers):")
+    assert markdown[at + 1 : at + 3] == [
+        "",
+        "| Priority | Now | Change | Crosses at | New winner | Ahead by |",
+    ]
