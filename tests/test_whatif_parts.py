@@ -42,7 +42,7 @@ def _requirements(**sections: object) -> Requirements:
     return Requirements.model_validate({"project": {"tasks": ["nlp"]}, **sections})
 
 
-def test_the_leaves_are_every_answer_with_the_values_it_takes() -> None:
+def test_every_answer_is_a_leaf_with_the_values_it_takes() -> None:
     # read fresh (`leaves` keeps what it found per registry, for the life of the process)
     found = {leaf.path: leaf for leaf in _leaves(Requirements, REGISTRY)}
     assert leaves(REGISTRY) == found and leaves(REGISTRY) is leaves(REGISTRY)
