@@ -32,6 +32,7 @@ def test_api_answers_how_sure_what_if_and_what_next() -> None:
     robustness = advisor.analyse_robustness(result, samples=300)
     assert robustness.top_pick == result.top_pick and robustness.rank_acceptability
     flips = advisor.smallest_flips(requirements)
+    assert flips.runners_up[0].flips, "a single change lets the runner-up win here"
     for runner in flips.runners_up:
         for flip in runner.flips:
             edited = advisor.apply_changes(requirements, [flip.change])

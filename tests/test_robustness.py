@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from advisor.core.criteria import CRITERIA, Criterion
-from advisor.core.decision.robustness import _relevance, analyse_robustness, topsis
+from advisor.core.decision.robustness import _pct, _relevance, analyse_robustness, topsis
 from advisor.core.decision.whatif import apply_changes
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
@@ -113,6 +113,11 @@ def test_a_zero_priority_keeps_the_relevance_its_rules_give() -> None:
     relevance = _relevance(zeroed, list(CRITERIA), None)
     for k in switched_off:
         assert relevance[list(CRITERIA).index(k)] == 0.0
+    # the rules are the knowledge's: knowledge without them switches nothing off
+    ruleless = dataclasses.replace(knowledge_in_force(), rules=type(knowledge_in_force().rules)())
+    unruled = _relevance(zeroed, list(CRITERIA), ruleless)
+    for k in switched_off:
+        assert unruled[list(CRITERIA).index(k)] > 0.0
     # and a stressed or plain criterion at 0 gets back its real relevance
     ones = recommend(Requirements.model_validate(
         {**answers, "priorities": dict.fromkeys(Priorities.model_fields, 1)}))  # fmt: skip
@@ -297,3 +302,190 @@ def _cli(*args: str) -> str:
         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return result.stdout
+
+
+def _analyses() -> list[tuple[str, Recommendation, Any]]:
+    found = []
+    for path in example_files():
+        rec = recommend(load_answers(path))
+        if len(rec.ranking) > 1:
+            found.append((path.stem, rec, analyse_robustness(rec, samples=1000, seed=5)))
+    return found
+
+
+def test_the_caveats_and_the_runner_up_follow_the_numbers() -> None:
+    """Over the examples: each caveat appears exactly when its condition holds, in its words,
+    and each kind of caveat is met by some example (so none of these checks is vacuous)."""
+    seen: set[str] = set()
+    for stem, rec, report in _analyses():
+        rows = report.rank_acceptability
+        names = {r.framework: r.name for r in rows}
+        firsts = [r.rank_shares[0] for r in rows]
+        assert report.runner_up == rows[1 + firsts[1:].index(max(firsts[1:]))].framework, stem
+        assert report.top_pick == rows[0].framework == rec.top_pick
+        assert [r.framework for r in rows] == [r.framework for r in rec.ranking]
+        assert report.first_share == firsts[0]
+        assert report.samples == 1000 and report.no_preference_samples == 500
+        topsis = (
+            f"A second method (TOPSIS) would pick {names[report.topsis_ranking[0]]}: "
+            + " > ".join(names[f] for f in report.topsis_ranking)
+            + "; read the per-criterion scores before deciding."
+        )
+        assert report.topsis_agreement == (report.topsis_ranking[0] == rec.top_pick)
+        assert (topsis in report.caveats) == (not report.topsis_agreement), stem
+        closeness = [r.topsis_closeness for r in rows]
+        assert report.topsis_ranking == [
+            rows[i].framework for i in sorted(range(len(rows)), key=lambda i: -closeness[i])
+        ]
+        free = rows[0].first_with_uniform_weights
+        no_preference = (
+            f"With no preferences at all, {rows[0].name} would rank first only "
+            f"{_pct(free)} of the time: the pick rests on your priorities."
+        )
+        expected = report.level != "robust" and free < 0.5
+        assert (no_preference in report.caveats) == expected, (stem, report.caveats)
+        runner = next(r for r in rec.ranking if r.framework == report.runner_up)
+        top = rec.ranking[0]
+        shared = [c for c in report.caveats if " runs on " in c]
+        on_the_other = any(
+            a.backend is not None and a.backend == b.framework and b.backend is None
+            for a, b in ((top, runner), (runner, top))
+        )
+        assert bool(shared) == on_the_other, (stem, shared)
+        if shared:
+            assert len(shared) == 1 and shared[0].endswith(
+                ": between these two the choice is the API you write (and keep portable), "
+                "not the runtime."
+            )
+            front, native = (top, runner) if top.framework == "keras" else (runner, top)
+            assert front.framework == "keras", (stem, shared)  # the one front-end
+            assert shared[0].startswith(f"{names['keras']} runs on {native.name}: "), stem
+            seen.add("shared")
+        if not report.topsis_agreement:
+            seen.add("topsis")
+        if expected:
+            seen.add("no preference")
+        assert len(report.caveats) == len(set(report.caveats))
+        assert (report.deciding == []) == (report.level == "robust"), stem
+        assert len(report.deciding) <= 3
+        if report.deciding:
+            assert f"What decides it: {'; or '.join(report.deciding)}." in report.verdict
+            seen.add("deciding")
+    assert seen == {"shared", "topsis", "no preference", "deciding"}
+
+
+def test_draws_are_counted_whole_across_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 3 draws: 7 draws give shares in sevenths, and the no-preference set (half of
+    them, at least one) in thirds; one draw still gives a no-preference draw."""
+    from advisor.core.decision import robustness
+
+    monkeypatch.setattr(robustness, "CHUNK", 3)
+    rec = recommend(load_answers(ROOT_EXAMPLES["web-tabular-widget"]))
+    report = analyse_robustness(rec, samples=7, seed=2)
+    assert report.samples == 7 and report.no_preference_samples == 3
+    for row in report.rank_acceptability:
+        for share in row.rank_shares:
+            assert share * 7 == pytest.approx(round(share * 7), abs=1e-3)
+            assert share == round(share, 4)  # shares are given to four digits
+        assert sum(row.rank_shares) == pytest.approx(1.0, abs=1e-3)
+        assert row.no_preference is not None
+        for share in row.no_preference.rank_shares:
+            assert share * 3 == pytest.approx(round(share * 3), abs=1e-3)
+    forty = analyse_robustness(rec, samples=40, seed=2)  # 20 no-preference draws over 7 chunks
+    assert forty.no_preference_samples == 20
+    for row in forty.rank_acceptability:
+        assert row.no_preference is not None
+        for share in row.no_preference.rank_shares:
+            assert share * 20 == pytest.approx(round(share * 20), abs=1e-3)
+    one = analyse_robustness(rec, samples=1, seed=2)
+    assert one.no_preference_samples == 1
+    assert sorted(r.rank_shares[0] for r in one.rank_acceptability)[-1] == 1.0
+    assert sorted(r.first_with_uniform_weights for r in one.rank_acceptability)[-1] == 1.0
+    with pytest.raises(ValueError, match="samples must be at least 1"):
+        analyse_robustness(rec, samples=0)
+
+
+def test_one_or_no_eligible_framework_reports_what_there_is() -> None:
+    only = recommend(Requirements.model_validate(
+        {"project": {"tasks": ["nlp"]}, "constraints": {"candidates": ["mxnet"]}}))  # fmt: skip
+    report = analyse_robustness(only, samples=12, seed=4)
+    assert report.verdict == "Only Apache MXNet is eligible: nothing to compare."
+    assert (report.level, report.top_pick, report.first_share) == ("single", "mxnet", 1.0)
+    assert [r.framework for r in report.rank_acceptability] == ["mxnet"]
+    row = report.rank_acceptability[0]
+    assert (row.name, row.rank_shares) == ("Apache MXNet", [1.0])
+    assert (row.first_with_uniform_weights, row.topsis_closeness) == (1.0, 1.0)
+    assert report.topsis_ranking == ["mxnet"] and report.topsis_agreement
+    assert (report.samples, report.seed, report.caveats) == (12, 4, [])
+    assert not report.measured_spread_used and report.margin == only.margin
+    none = recommend(Requirements.model_validate({"project": {"tasks": ["nlp"]}, "constraints": {
+        "exclude": ["pytorch", "tensorflow", "jax", "keras", "mxnet"]}}))  # fmt: skip
+    empty = analyse_robustness(none)
+    assert (empty.samples, empty.seed) == (10_000, 0)  # the documented defaults
+    assert empty.verdict == "Every framework is excluded: nothing to rank."
+    assert (empty.level, empty.top_pick, empty.first_share) == ("none", None, None)
+    assert empty.rank_acceptability == [] and empty.topsis_ranking == []
+
+
+def test_each_cell_is_drawn_with_its_own_spread_and_a_front_end_row_with_its_backend() -> None:
+    """The sd of every cell is its score's, and a front-end's inherited score points at its
+    backend's plain row (the draws move together); nothing else has a parent."""
+    from advisor.core.decision.matrix import decision_matrix
+    from advisor.core.decision.robustness import _distributions
+    from advisor.core.decision.uncertainty import score_uncertainty
+
+    rec = recommend(load_answers(ROOT_EXAMPLES["web-tabular-widget"]))
+    kb = knowledge_in_force()
+    matrix = decision_matrix(rec, kb)
+    uncertainty = score_uncertainty(rec, knowledge=kb)
+    sd, own, parent = _distributions(matrix, uncertainty)
+    assert sd.shape == own.shape == parent.shape == matrix.scores.shape
+    shared = 0
+    for r, row in enumerate(matrix.rows):
+        for c, criterion in enumerate(matrix.criteria):
+            spread = uncertainty.of(row.framework, criterion, row.backend)
+            assert spread is not None
+            assert (sd[r, c], own[r, c]) == (spread.sd, spread.own_sd)
+            if spread.shared_with is None:
+                assert parent[r, c] == -1
+            else:
+                backend = matrix.rows[parent[r, c]]
+                assert (backend.framework, backend.backend) == (spread.shared_with, None)
+                assert row.backend == spread.shared_with
+                shared += 1
+    assert shared > 0, "Keras 3 on a backend inherits some of its scores"
+    assert (sd >= own).all() and (own >= 0).all()
+
+
+def test_central_weights_and_confidence_only_for_frameworks_that_rank_first() -> None:
+    rec = recommend(load_answers(ROOT_EXAMPLES["web-tabular-widget"]))
+    report = analyse_robustness(rec, samples=300, seed=1)
+    never = 0
+    for row in report.rank_acceptability:
+        pairs = [(row.rank_shares[0], row.central_weights, row.confidence_factor)]
+        assert row.no_preference is not None
+        pairs.append((row.no_preference.rank_shares[0], row.no_preference.central_weights,
+                      row.no_preference.confidence_factor))  # fmt: skip
+        for first, central, confidence in pairs:
+            if first == 0:
+                assert central is None and confidence is None
+                never += 1
+            else:
+                assert central is not None and confidence is not None
+                assert sum(central.values()) == pytest.approx(1.0, abs=1e-3)
+                assert list(central) == list(CRITERIA) and 0 <= confidence <= 1
+    assert never > 0, "some framework never ranks first here"
+    assert report.mean_weights is not None
+    assert sum(report.mean_weights.values()) == pytest.approx(1.0, abs=1e-3)
+    assert report.as_of is not None and report.perturbation == 1.0
+
+
+def test_a_share_exactly_at_a_threshold_reaches_it() -> None:
+    """With 20 draws a pick can rank first in exactly 19 (95%: robust) or 15 (75%: fairly
+    robust); seeds are searched until each happens, so the thresholds are met, not passed."""
+    for example, share, level in (("browser-inference", 0.95, "robust"),
+                                  ("web-tabular-widget", 0.75, "fairly_robust")):  # fmt: skip
+        rec = recommend(load_answers(ROOT_EXAMPLES[example]))
+        reports = (analyse_robustness(rec, samples=20, seed=seed) for seed in range(300))
+        report = next(r for r in reports if r.first_share == share)
+        assert report.level == level, example

@@ -48,12 +48,18 @@ def test_bad_edits_name_the_field_and_what_is_allowed(change: str, words: str) -
         apply_changes(base, [change])
 
 
+NO_SINGLE_FLIP = {"amd-rocm-cluster", "llm-finetuning-research", "windows-gpu-laptop"}
+"""examples where no single change of priority or answer makes any runner-up win"""
+
+
 @pytest.mark.parametrize("path", example_files(), ids=lambda p: p.stem)
 def test_every_suggested_flip_really_flips_the_winner(path: Path) -> None:
     requirements = load_answers(path)
     report = smallest_flips(requirements)
     base = recommend(requirements)
     assert report.top_pick == base.top_pick
+    if path.stem not in NO_SINGLE_FLIP:  # the loop below has something to check
+        assert report.runners_up and report.runners_up[0].flips, "the search found no flip"
     for runner in report.runners_up:
         assert runner.framework != base.top_pick
         for flip in runner.flips:

@@ -8,6 +8,7 @@ run probes with a progress bar after which the advice uses the new figures.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 from pydantic import Field
 from streamlit.testing.v1 import AppTest
 
@@ -133,10 +135,46 @@ def test_evidence_trail_links_sources_and_lists_overrides() -> None:
     assert rec.overrides and views.md(rec.overrides[0].text) in markdown
 
 
-def test_downloads_are_the_library_formats() -> None:
+def test_downloads_are_the_library_formats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each download carries what its label says: the Markdown and JSON reports the CLI's
+    formats render for the same answers and analyses, and the answers as TOML."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from advisor.cli.formats import Report, render
+    from advisor.core.decision.robustness import analyse_robustness
+    from advisor.core.decision.whatif import smallest_flips
+    from advisor.core.steps import next_steps
+
+    stored: dict[str, bytes] = {}  # what the page hands Streamlit, by the id in the button's url
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self: MemoryMediaFileStorage, data: Any, *args: Any, **kwargs: Any) -> str:
+        file_id = load(self, data, *args, **kwargs)
+        stored[file_id] = data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
     at = start()
-    labels = {b.label for b in at.get("download_button")}
-    assert {"Result as Markdown", "Result as JSON", "Save answers"} <= labels
+    buttons = {b.label: b.proto for b in at.get("download_button")}
+    assert {"Result as Markdown", "Result as JSON", "Save answers"} <= set(buttons)
+
+    def content(label: str) -> str:
+        file_id = buttons[label].url.rsplit("/", 1)[-1].partition(".")[0]
+        return stored[file_id].decode("utf-8")
+
+    requirements = default_requirements()
+    rec = recommend(requirements)
+    report = Report(rec, {"robustness": analyse_robustness(rec),
+                          "what_if": smallest_flips(requirements),
+                          "next_steps": next_steps(rec)})  # fmt: skip
+    markdown, json_text = content("Result as Markdown"), content("Result as JSON")
+    assert markdown.startswith("# Deep-learning framework recommendation\n")
+    assert markdown == render(report, "markdown")
+    data = json.loads(json_text)
+    assert {"top_pick", "ranking", "robustness", "what_if", "next_steps"} <= set(data)
+    assert data["top_pick"] == rec.top_pick
+    assert json_text == render(report, "json")
+    assert Requirements.model_validate(tomllib.loads(content("Answers as TOML"))) == requirements
 
 
 # -- the form comes from the model -----------------------------------------------------------

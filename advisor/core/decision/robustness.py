@@ -350,7 +350,7 @@ def _pct(share: float) -> str:
     """A share as a percentage that never rounds a doubt away: 99.7% is '>99%', not '100%'."""
     if 0.995 <= share < 1.0:
         return ">99%"
-    if 0.0 < share < 0.005:
+    if 0.0 < share <= 0.005:  # 0.005 would format as "0%" (half rounds to even)
         return "<1%"
     return f"{share:.0%}"
 

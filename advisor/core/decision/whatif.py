@@ -230,7 +230,7 @@ class WhatIfReport(BaseModel):
 
 def wins(rec: Recommendation, framework: str) -> bool:
     """`framework` is first and strictly ahead: a tie settled by listing order is no win."""
-    return rec.top_pick is framework and (rec.margin is None or rec.margin > 0)
+    return rec.top_pick == framework and (rec.margin is None or rec.margin > 0)
 
 
 def _lead(rec: Recommendation, framework: str) -> float | None:
