@@ -214,7 +214,13 @@ def test_missing_store_is_an_error_only_when_it_must_exist(tmp_path: Path) -> No
     with pytest.raises(StoreError, match="no probe store here"):
         open_store(tmp_path / "none.sqlite3", create=False)
     assert not (tmp_path / "none.sqlite3").exists()
-    open_store(tmp_path / "deep" / "er" / "new.sqlite3").close()
+    path = tmp_path / "deep" / "er" / "new.sqlite3"
+    with open_store(path) as store:  # folders made, the store's own private to the user
+        assert store.path == path and store.count() == 0 and store.all() == []
+        assert store.add([record()]) == 1
+    assert path.is_file() and (path.parent.stat().st_mode & 0o777) == 0o700
+    with open_store(path, create=False) as store:  # now it must exist, and it does
+        assert store.all() == [record()] and store.latest("m1") == [record()]
 
 
 def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
