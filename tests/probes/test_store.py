@@ -565,3 +565,132 @@ def test_an_old_store_without_the_latest_table_gets_it_filled(tmp_path: Path) ->
         ]
         store.add([record(value=4.0, minutes=9, run_id="c")])  # the trigger is back
         assert [r.run_id for r in store.latest()] == ["c", "a"]
+
+
+def test_the_default_store_path_reads_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ADVISOR_STORE", str(tmp_path / "mine.sqlite3"))
+    assert default_store_path() == tmp_path / "mine.sqlite3"
+
+
+def test_a_store_without_its_latest_index_reads_the_newest_per_key_all_the_same(
+    tmp_path: Path,
+) -> None:
+    """A store this process may not write to, made before the latest table, is read without it."""
+    from probes.store import Store
+
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add(
+            [
+                record(framework="tensorflow", value=1.0, run_id="a"),
+                record(value=2.0, run_id="a", params={"n": 2}),
+                record(value=3.0, minutes=5, run_id="b", params={"n": 2}),
+                record(value=4.0, minutes=1, run_id="a", params={"n": 1}),
+                record(value=5.0, minutes=9, run_id="c", machine_id="m2"),
+            ]
+        )
+    plain = Store(path, sqlite3.connect(path), indexed=False)
+    try:
+        assert [(r.framework, r.params, r.value) for r in plain.latest("m1")] == [
+            ("pytorch", {"n": 1}, 4.0),
+            ("pytorch", {"n": 2}, 3.0),
+            ("tensorflow", {"n": 512, "device": "cpu", "threads": 2}, 1.0),
+        ]
+        assert [r.value for r in plain.latest()] == [5.0, 4.0, 3.0, 1.0]
+        assert [r.value for r in plain.latest("m2")] == [5.0]
+    finally:
+        plain.close()
+
+
+def test_an_export_is_an_indented_utf8_json_list_ending_in_a_newline(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add([record(params={"n": 1, "note": "größe ✓"})])
+        assert store.export_json(path) == 1
+    text = path.read_bytes().decode("utf-8")
+    assert text.startswith('[\n {\n  "record_version": 1,\n') and text.endswith("}\n]\n")
+    assert json.loads(text)[0]["params"]["note"] == "größe ✓"
+
+
+def test_an_export_that_cannot_be_written_is_a_store_error(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.sqlite3") as store, pytest.raises(StoreError) as caught:
+        store.export_json(tmp_path / "no" / "such" / "out.json")
+    assert str(caught.value) == (
+        f"{tmp_path / 'no' / 'such' / 'out.json'}: cannot write export (No such file or directory)"
+    )
+
+
+def test_an_import_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps([json.loads(record().model_dump_json())]).encode()
+    )
+    assert read_records(path) == [record()]
+
+
+def test_an_import_file_is_at_most_the_size_limit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("probes.store.MAX_IMPORT_BYTES", 3 << 20)
+    path = tmp_path / "in.json"
+    path.write_text("[" + " " * ((3 << 20) - 2) + "]")
+    assert read_records(path) == []  # exactly the limit
+    path.write_text("[" + " " * ((3 << 20) - 1) + "]")
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == f"{path}: 3,145,729 bytes; an import file is at most 3 MiB"
+
+
+def test_a_deeply_nested_import_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == f"{path}: not a JSON export of probe records (nested too deeply)"
+
+
+def test_an_unreadable_import_file_names_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        read_records(tmp_path)  # a folder
+    assert str(caught.value).startswith(f"{tmp_path}: cannot read import file (")
+    assert "Is a directory" in str(caught.value)
+
+
+def test_more_records_than_an_import_takes_need_force(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("probes.store.MAX_IMPORT_RECORDS", 3)
+    path = tmp_path / "in.json"
+    rows = [json.loads(record(probe=f"p{i}").model_dump_json()) for i in range(4)]
+    path.write_text(json.dumps(rows[:3]))
+    assert len(read_records(path)) == 3  # exactly the limit
+    path.write_text(json.dumps(rows))
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == (
+        f"{path}: 4 records, more than the 3 an import takes without --force "
+        "(a run of every probe makes about 50)"
+    )
+    assert len(read_records(path, force=True)) == 4
+    with open_store(tmp_path / "s.sqlite3") as store:
+        with pytest.raises(StoreError, match="without --force"):
+            store.import_json(path)
+        assert store.import_json(path, force=True) == 4
+
+
+def test_an_import_lists_its_first_problems_and_counts_the_rest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("probes.store.MAX_LISTED_PROBLEMS", 2)
+    path = tmp_path / "in.json"
+    good = json.loads(record().model_dump_json())
+    path.write_text(json.dumps([good, {**good, "status": "great"}, 7, {**good, "value": -1.0}]))
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: record 1 is not a valid probe record (status: ")
+    assert "; record 2 is not a valid probe record (" in message
+    assert "record 3" not in message  # only the first two problems are listed...
+    assert message.endswith("; 3 of 4 record(s) invalid, nothing imported")  # ...all are counted
