@@ -532,3 +532,70 @@ def test_bad_arguments_exit_2() -> None:
         [],
         0,
     )
+
+
+def test_the_command_line_help_names_the_worker_its_frameworks_and_options() -> None:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as caught:
+        worker.parse_args(["--help"])
+    assert caught.value.code == 0
+    text = " ".join(out.getvalue().split())
+    assert text.startswith("usage: python -m probes.worker [-h] --framework FRAMEWORK [--suite")
+    assert "reported as JSON lines" in text  # the module docstring
+    assert "one of jax, keras, mxnet, pytorch, tensorflow" in text
+    assert "{tiny,quick,full}" in text and "{auto,cpu,cuda}" in text
+    assert "only this probe (repeat)" in text
+
+
+def test_the_command_line_needs_a_framework_and_checks_its_choices() -> None:
+    for bad in ([], ["--framework", "x", "--device", "tpu"], ["--framework", "x", "--seed", "a"]):
+        with pytest.raises(SystemExit) as caught:
+            worker.parse_args(bad)
+        assert caught.value.code == 2
+    for suite in ("tiny", "quick", "full"):
+        assert worker.parse_args(["--framework", "x", "--suite", suite]).suite == suite
+    for device in ("auto", "cpu", "cuda"):
+        assert worker.parse_args(["--framework", "x", "--device", device]).device == device
+    args = worker.parse_args(["--framework", "x", "--seed", "7", "--probe", "a", "--probe", "b"])
+    assert args.seed == 7 and args.probe == ["a", "b"] and args.framework == "x"
+
+
+def test_main_passes_a_chosen_device_through(
+    stdout_restored: None, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = []
+
+    def load(framework: str, device: str, threads: int) -> Any:
+        made.append(device)
+        return numpy_backend.NumpyBackend()
+
+    monkeypatch.setattr(worker, "load_backend", load)
+    worker.main(["--framework", "numpy", "--device", "cuda", "--probe", "import_time"])
+    assert made == ["cuda"] and _lines(capfd.readouterr().out)[0]["device"] == "cuda"
+
+
+def test_main_runs_a_frontends_own_probes(
+    stdout_restored: None, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker, "load_backend", lambda *_: numpy_backend.NumpyFrontend(error=0.5))
+    assert worker.main(["--framework", "numpy", "--suite", "tiny"]) == 0
+    messages = _lines(capfd.readouterr().out)
+    assert tuple(messages[0]["probes"]) == worker.suite_probes("tiny", frontend=True)
+    assert {m["probe"] for m in messages if m["type"] == "result"} == set(messages[0]["probes"])
+
+
+def test_the_dispatch_chain_adds_to_float32_zeros() -> None:
+    backend = numpy_backend.NumpyBackend()
+    seen = []
+    chain = backend.add_chain
+
+    def add_chain(x: np.ndarray, ops: int) -> Any:
+        seen.append((x.dtype, x.shape, float(np.abs(x).sum()), ops))
+        return chain(x, ops)
+
+    backend.add_chain = add_chain
+    (result,) = run(backend, "dispatch_overhead")
+    assert result["status"] == "ok" and seen == [(np.float32, (16,), 0.0, 5)]
