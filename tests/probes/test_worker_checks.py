@@ -616,3 +616,18 @@ def test_the_dispatch_chain_adds_to_float32_zeros() -> None:
     backend.add_chain = add_chain
     (result,) = run(backend, "dispatch_overhead")
     assert result["status"] == "ok" and seen == [(np.float32, (16,), 0.0, 5)]
+
+
+def test_a_capability_probe_made_afresh_reports_the_backends_answer() -> None:
+    """The probe table is built at import; building one here runs `_capability` itself."""
+    backend = numpy_backend.NumpyBackend()
+    c = context(backend)
+    assert list(worker._capability("mixed_precision")(c)) == [
+        worker.ok(1.0, "bool", {}, detail="float16 arrays work")
+    ]
+    (gpu,) = worker._capability("gpu")(c)
+    assert (gpu["value"], gpu["details"]) == (0.0, {"detail": "numpy runs on the CPU only"})
+    (onnx,) = worker._capability("onnx_export")(c)
+    assert onnx["details"] == {"detail": "no ONNX exporter in numpy", "unknown": True}
+    with pytest.raises(RuntimeError, match=r"^numpy does not report compile$"):
+        list(worker._capability("compile")(c))
