@@ -631,3 +631,113 @@ def test_a_capability_probe_made_afresh_reports_the_backends_answer() -> None:
     assert onnx["details"] == {"detail": "no ONNX exporter in numpy", "unknown": True}
     with pytest.raises(RuntimeError, match=r"^numpy does not report compile$"):
         list(worker._capability("compile")(c))
+
+
+def test_every_probes_records_name_their_shapes_units_and_direction() -> None:
+    backend = numpy_backend.NumpyBackend()
+    c = context(backend)
+    seen = {}
+    for probe in ("lstm_forward", "inference_latency", "conv_train_step", "dispatch_overhead"):
+        (result,) = run(backend, probe, c=c)
+        seen[probe] = (result["unit"], result["higher_is_better"], result["params"])
+    assert seen == {
+        "lstm_forward": (
+            "sequences/s",
+            True,
+            {"batch": 2, "steps": 3, "inputs": 4, "hidden": 5, "dtype": "float32"},
+        ),
+        "inference_latency": (
+            "ms",
+            False,
+            {
+                "batch": 1,
+                "inputs": 6,
+                "hidden": 8,
+                "outputs": 3,
+                "dtype": "float32",
+                "mode": "eager",
+            },
+        ),
+        "conv_train_step": (
+            "images/s",
+            True,
+            {"batch": 2, "channels": 2, "size": 4, "kernel": 3, "dtype": "float32"},
+        ),
+        "dispatch_overhead": (
+            "µs/op",
+            False,
+            {"elements": 16, "ops": 5, "dtype": "float32", "mode": "eager"},
+        ),
+    }
+    (lstm,) = run(backend, "lstm_forward", c=c)
+    weights, x = ref.lstm_problem(0, *SIZES.lstm)
+    assert lstm["details"]["checksum"] == pytest.approx(
+        ref.checksum(ref.lstm_last_hidden(weights, x))
+    )
+
+
+def test_latency_is_in_milliseconds_per_single_input_call() -> None:
+    backend = numpy_backend.NumpyBackend()
+    forward = backend.mlp_forward
+    shapes = []
+
+    def slow(m: Any, x: np.ndarray) -> Any:
+        shapes.append(x.shape)
+        prepared = forward(m, x)
+        inner = prepared.run
+
+        def run_slowly() -> Any:
+            import time
+
+            time.sleep(0.004)
+            return inner()
+
+        prepared.run = run_slowly
+        return prepared
+
+    backend.mlp_forward = slow
+    (result,) = run(backend, "inference_latency")
+    assert shapes == [(1, 6)]
+    assert 4.0 <= result["value"] < 40.0  # 4 ms calls, in ms
+    assert result["spread"]["repeats"] == SIZES.latency_calls
+    figures_p95 = result["details"]["p95_ms"]
+    assert result["value"] <= figures_p95 < 40.0
+
+
+def test_a_frontends_records_name_their_shapes_and_units() -> None:
+    backend = numpy_backend.NumpyFrontend(delay=0.0)
+    c = context(backend)
+    mlp = run(backend, "mlp_train", c=c)
+    conv = run(backend, "conv_train_step", c=c)
+    assert [(r["unit"], r["params"]) for r in mlp] == [
+        ("steps/s", {"backend": "numpy", "batch": 4, "inputs": 6, "hidden": 8, "outputs": 3,
+                     "dtype": "float32", "implementation": label})
+        for label in ("keras", "native")
+    ]  # fmt: skip
+    assert [(r["unit"], r["params"]) for r in conv] == [
+        ("images/s", {"backend": "numpy", "batch": 2, "channels": 2, "size": 4, "kernel": 3,
+                      "dtype": "float32", "implementation": label})
+        for label in ("keras", "native")
+    ]  # fmt: skip
+    before, after = ref.mlp_losses_over_two_steps(
+        *ref.mlp_problem(0, *SIZES.mlp), worker.LEARNING_RATE
+    )
+    assert mlp[0]["details"]["loss_before"] == pytest.approx(before, rel=1e-6)
+    assert mlp[1]["details"]["loss_after"] == pytest.approx(after, rel=1e-6)
+    for record in mlp + conv:
+        details = record["details"]
+        assert details["timing"] == (
+            "alternating rounds with the other implementation, in one process"
+        )
+        assert details["steps_per_round"] >= 1 and details["first_call_s"] >= 0
+    overheads = run(backend, "keras_overhead", c=c)
+    assert [o["details"]["shapes"] for o in overheads] == [
+        {"batch": 4, "inputs": 6, "hidden": 8, "outputs": 3},
+        {"batch": 2, "channels": 2, "size": 4, "kernel": 3},
+    ]
+    for overhead in overheads:
+        assert overhead["unit"] == "x" and overhead["details"]["method"].startswith(
+            "ratio of the median per-step times (keras / native)"
+        )
+        assert overhead["details"]["native_execution"].startswith("numpy ")
+        assert overhead["spread"]["repeats"] == overhead["details"]["rounds"]
