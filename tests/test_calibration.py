@@ -307,6 +307,19 @@ def test_capability_probe_contradicting_the_knowledge_base_is_a_caveat(
     assert f"capability.{capability} = 0" in caveat
 
 
+@pytest.mark.parametrize(("capability", "words"), [("onnx_export", "ONNX export")])
+def test_a_capability_the_probe_could_not_test_is_no_caveat(capability: str, words: str) -> None:
+    """onnx_export where onnx / onnxruntime are not installed: unknown, not absent."""
+    untested = rec("mxnet", f"capability.{capability}", 0.0, unit="").model_copy(
+        update={"details": {"unknown": True, "detail": "unknown: onnx is not installed here"}}
+    )
+    absent = rec("tensorflow", f"capability.{capability}", 0.0, unit="")
+    data = measured(*speeds(100, 50, 25), untested, absent)
+    _, calibration = calibrate(answers(**RELEVANT_TO[capability]), data, PRIORS, ALL)
+    lacking = [c for c in calibration.caveats if "lacks" in c]
+    assert len(lacking) == 1 and lacking[0].startswith("TensorFlow 1.0 as installed here lacks " + words)
+
+
 @pytest.mark.parametrize("capability", ["distributed", "mixed_precision", "onnx_export"])
 def test_a_missing_capability_the_answers_do_not_need_is_no_caveat(capability: str) -> None:
     data = measured(*speeds(100, 50, 25), rec("mxnet", f"capability.{capability}", 0.0, unit=""))

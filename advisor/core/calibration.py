@@ -31,7 +31,8 @@ Method
    framework has figures for (a failed conv probe leaves vision advice less certain).
 5. Caveats: hardware mismatch, stale data, noisy figures, frameworks without usable figures
    (missing, failed, timeout: which and why), probes without a figure, and capability probes
-   (capability.* = 0) that contradict what the knowledge base says the framework can do.
+   (capability.* = 0) that contradict what the knowledge base says the framework can do (not
+   those whose details say `unknown`: the probe could not test it, e.g. onnx not installed).
 
 The returned scores hold only what was calibrated: runtime_performance and memory_efficiency
 for frameworks with figures; anything absent keeps its prior.
@@ -250,6 +251,8 @@ def _capability_caveats(
             continue
         capability = record.probe.split(".", 1)[-1]
         if capability not in CAPABILITIES or (record.value or 0.0) >= 0.5:
+            continue
+        if record.details.get("unknown") is True:  # could not be tested here (e.g. no onnx)
             continue
         if capability == "gpu" and not (
             declares_gpu and (here is None or not record.machine_id or record.machine_id == here)

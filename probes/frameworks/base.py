@@ -7,13 +7,18 @@ the clock).
 
 from __future__ import annotations
 
+import importlib.util
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
+from probes.processes import kill_group, popen_options
 from probes.reference import ConvBlock, Lstm, Mlp
 
 
@@ -41,6 +46,93 @@ def try_capability(action: Callable[[], object], what: str) -> Capability:
     except Exception as error:  # a capability check reports, never raises
         return Capability(False, f"{what} failed: {type(error).__name__}: {str(error)[:200]}")
     return Capability(True, f"{what} works ({time.perf_counter() - started:.2f} s)")
+
+
+ONNX_RUNTIME = "onnxruntime"
+
+
+def onnx_capability(
+    export: Callable[[], tuple[bytes, np.ndarray, np.ndarray]], what: str, needs: Sequence[str]
+) -> Capability:
+    """Export a small model and run it in onnxruntime: present if its output matches the
+    framework's own. `export` returns (the ONNX model, an input, the framework's output for it);
+    `needs` are the packages the exporter imports. Where one of them or onnxruntime is not
+    installed the export cannot be tested here: unknown with the reason, not absent."""
+    missing = [name for name in (*needs, ONNX_RUNTIME) if importlib.util.find_spec(name) is None]
+    if missing:
+        return Capability(
+            False,
+            f"unknown: {what} cannot be tested here: {', '.join(missing)} not installed",
+            unknown=True,
+        )
+    return try_capability(lambda: run_onnx(*export()), f"{what}, run in onnxruntime")
+
+
+def run_onnx(model: bytes, x: np.ndarray, expected: np.ndarray) -> None:
+    import onnxruntime  # type: ignore[import-not-found]
+
+    session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
+    (output, *_) = session.run(None, {session.get_inputs()[0].name: x})
+    if not np.allclose(np.asarray(output), expected, rtol=1e-4, atol=1e-5):
+        raise RuntimeError("onnxruntime's output differs from the framework's")
+
+
+def _free_addresses(count: int) -> list[str]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for each in sockets:
+            each.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{each.getsockname()[1]}" for each in sockets]
+    finally:
+        for each in sockets:
+            each.close()
+
+
+ALL_REDUCE_TIMEOUT_S = 60.0
+"""for the whole collective (both processes import the framework first)"""
+
+
+def all_reduce_in_processes(
+    script: str, count: int = 2, timeout_s: float = ALL_REDUCE_TIMEOUT_S, helpers: int = 0
+) -> None:
+    """Run `script` in `count` fresh interpreters as ranks of one job on 127.0.0.1 and check the
+    all-reduce each reports: the script gets `addresses count rank` as arguments (a free
+    127.0.0.1 port per rank, comma-separated; rank 0's serves as the coordinator), reduces a
+    4-element tensor filled with rank + 1 and prints `SUM <sum of the result>`. Raises with the
+    failing process's error otherwise. `helpers` more processes (ranks count and up: MXNet's
+    scheduler and server) run the same script and need only exit cleanly. The processes are
+    killed (with what they started) on a timeout, and die with this process."""
+    addresses = ",".join(_free_addresses(count + helpers))
+    processes = [
+        subprocess.Popen(  # type: ignore[call-overload]
+            [sys.executable, "-c", script, addresses, str(count), str(rank)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **popen_options(),
+        )
+        for rank in range(count + helpers)
+    ]
+    outputs: list[tuple[int | None, str, str]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        for process in processes:
+            try:
+                out, err = process.communicate(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"no result within {timeout_s:g} s") from None
+            outputs.append((process.returncode, out, err))
+    finally:
+        for process in processes:
+            kill_group(process)
+    expected = 4.0 * count * (count + 1) / 2
+    for rank, (code, out, err) in enumerate(outputs):
+        sums = [line.split()[1] for line in out.splitlines() if line.startswith("SUM ")]
+        if code != 0 or (rank < count and not sums):
+            tail = " ".join(err.split())[-200:]
+            raise RuntimeError(f"a process exited with code {code}: {tail}")
+        if rank < count and float(sums[0]) != expected:
+            raise RuntimeError(f"all-reduce gave {sums[0]}, expected {expected:g}")
 
 
 def adding_chain(start: Any, ops: int) -> Callable[[], Any]:

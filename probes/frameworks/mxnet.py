@@ -7,12 +7,21 @@ builds up to 11.7 only; this module runs on the CPU.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import mxnet as mx
 import numpy as np
 
-from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
+from probes.frameworks.base import (
+    Capability,
+    Prepared,
+    adding_chain,
+    all_reduce_in_processes,
+    onnx_capability,
+    try_capability,
+)
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": np.float32, "float16": np.float16}
@@ -146,10 +155,13 @@ class MXNetBackend:
         return {
             "gpu": Capability(gpus > 0, f"{gpus} GPU(s) visible to this MXNet build"),
             "distributed": try_capability(
-                lambda: mx.kv.create("local"), "kvstore (dist_* needs a launcher)"
+                lambda: all_reduce_in_processes(_ALL_REDUCE, helpers=2),
+                "kvstore dist_sync push/pull over 2 workers (with a scheduler and a server)",
             ),
             "mixed_precision": try_capability(_amp, "mxnet.contrib.amp"),
-            "onnx_export": try_capability(_onnx, "mx.onnx.export_model (needs the onnx package)"),
+            "onnx_export": onnx_capability(
+                _onnx, "mx.onnx.export_model of a Dense layer", needs=("onnx",)
+            ),
             "compile": Capability(
                 hasattr(mx.gluon.HybridBlock, "hybridize"),
                 "Gluon hybridize is there (not exercised: mlp_train did not run)",
@@ -157,15 +169,49 @@ class MXNetBackend:
         }
 
 
+# Each worker pushes its rank + 1 and pulls the aggregate; ranks 2 and 3 are the parameter
+# server's scheduler and server (base.all_reduce_in_processes).
+_ALL_REDUCE = """
+import os, sys
+addresses, count, rank = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
+host, port = addresses[count].rsplit(":", 1)
+role = "worker" if rank < count else "scheduler" if rank == count else "server"
+os.environ.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=host, DMLC_PS_ROOT_PORT=port,
+                  DMLC_NUM_SERVER="1", DMLC_NUM_WORKER=str(count))
+import mxnet as mx
+if role == "worker":
+    kv = mx.kv.create("dist_sync")
+    kv.init(3, mx.nd.zeros(4))
+    kv.push(3, mx.nd.full(4, kv.rank + 1.0))
+    out = mx.nd.zeros(4)
+    kv.pull(3, out=out)
+    print("SUM", float(out.sum().asscalar()))
+"""
+
+
 def _amp() -> None:
     from mxnet.contrib import amp  # noqa: F401
 
 
-def _onnx() -> None:
-    import onnx  # type: ignore[import-not-found]  # noqa: F401  # presence only
-
+def _onnx() -> tuple[bytes, np.ndarray, np.ndarray]:
     if not hasattr(mx, "onnx"):
         raise RuntimeError("this build has no mx.onnx")
+    dense = mx.gluon.nn.Dense(2, in_units=4)
+    dense.initialize(mx.init.Constant(0.25))
+    dense.hybridize()
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    expected = dense(mx.nd.array(x)).asnumpy()
+    with tempfile.TemporaryDirectory() as folder:
+        prefix = str(Path(folder) / "dense")
+        dense.export(prefix)
+        path = mx.onnx.export_model(
+            f"{prefix}-symbol.json",
+            f"{prefix}-0000.params",
+            [(1, 4)],
+            np.float32,
+            str(Path(folder) / "dense.onnx"),
+        )
+        return Path(path).read_bytes(), x, expected
 
 
 def make_backend(device: str, threads: int) -> MXNetBackend:

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
+from probes.frameworks.base import (
+    Capability,
+    Prepared,
+    adding_chain,
+    all_reduce_in_processes,
+    onnx_capability,
+    try_capability,
+)
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -144,24 +151,20 @@ class TorchBackend:
                 + ("; MPS" if torch.backends.mps.is_available() else ""),
             ),
         }
-        if torch.distributed.is_available():
-            backends = [
-                name
-                for name, check in (
-                    ("gloo", torch.distributed.is_gloo_available),
-                    ("nccl", torch.distributed.is_nccl_available),
-                    ("mpi", torch.distributed.is_mpi_available),
-                )
-                if check()
-            ]
-            found["distributed"] = Capability(True, "torch.distributed: " + ", ".join(backends))
+        if torch.distributed.is_available() and torch.distributed.is_gloo_available():
+            found["distributed"] = try_capability(
+                lambda: all_reduce_in_processes(_ALL_REDUCE),
+                "torch.distributed all_reduce over 2 processes (Gloo)",
+            )
         else:
-            found["distributed"] = Capability(False, "torch.distributed is not built in")
+            found["distributed"] = Capability(False, "torch.distributed with Gloo is not built in")
         found["mixed_precision"] = try_capability(
             lambda: torch.autocast(self.device, dtype=torch.bfloat16),
             "torch.autocast (bfloat16)",
         )
-        found["onnx_export"] = try_capability(_onnx_export, "torch.onnx.export of a Linear layer")
+        found["onnx_export"] = onnx_capability(
+            _onnx_export, "torch.onnx.export of a Linear layer", needs=("onnx",)
+        )
         found["compile"] = Capability(
             hasattr(torch, "compile"),
             "torch.compile is there (not exercised: mlp_train did not run)",
@@ -169,11 +172,27 @@ class TorchBackend:
         return found
 
 
-def _onnx_export() -> None:
+# Each process adds its rank + 1 with all_reduce over Gloo on 127.0.0.1 (base.all_reduce_in_processes).
+_ALL_REDUCE = """
+import datetime, sys
+import torch, torch.distributed as dist
+address, count, rank = sys.argv[1].split(",")[0], int(sys.argv[2]), int(sys.argv[3])
+dist.init_process_group("gloo", init_method=f"tcp://{address}", rank=rank, world_size=count,
+                        timeout=datetime.timedelta(seconds=30))
+values = torch.full((4,), rank + 1.0)
+dist.all_reduce(values)
+print("SUM", float(values.sum()))
+dist.destroy_process_group()
+"""
+
+
+def _onnx_export() -> tuple[bytes, np.ndarray, np.ndarray]:
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 2)
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
     buffer = io.BytesIO()
-    torch.onnx.export(torch.nn.Linear(4, 2), (torch.zeros(1, 4),), buffer, dynamo=False)
-    if not buffer.getvalue():
-        raise RuntimeError("empty export")
+    torch.onnx.export(layer, (torch.from_numpy(x),), buffer, dynamo=False, input_names=["x"])
+    return buffer.getvalue(), x, _numpy(layer(torch.from_numpy(x)))
 
 
 def make_backend(device: str, threads: int) -> TorchBackend:

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
+from probes.frameworks.base import (
+    Capability,
+    Prepared,
+    adding_chain,
+    all_reduce_in_processes,
+    onnx_capability,
+    try_capability,
+)
 from probes.reference import ConvBlock, Lstm, Mlp
 
 DTYPES = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
@@ -156,22 +163,38 @@ class TensorFlowBackend:
 
     def capabilities(self) -> dict[str, Capability]:
         gpus = tf.config.list_physical_devices("GPU")
-        strategies = [
-            name
-            for name in ("MirroredStrategy", "MultiWorkerMirroredStrategy", "TPUStrategy")
-            if hasattr(tf.distribute, name)
-        ]
         return {
             "gpu": Capability(bool(gpus), f"{len(gpus)} GPU(s) visible to TensorFlow"),
-            "distributed": Capability(bool(strategies), "tf.distribute: " + ", ".join(strategies)),
+            "distributed": try_capability(
+                lambda: all_reduce_in_processes(_ALL_REDUCE),
+                "tf.distribute.MultiWorkerMirroredStrategy all_reduce over 2 processes",
+            ),
             "mixed_precision": try_capability(
                 _bf16_matmul, "a bfloat16 matmul (Keras mixed_bfloat16)"
             ),
-            "onnx_export": try_capability(
-                _tf2onnx, "tf2onnx (the converter TensorFlow models need)"
+            "onnx_export": onnx_capability(
+                _tf2onnx, "tf2onnx conversion of a dense layer", needs=("tf2onnx", "onnx")
             ),
             "compile": try_capability(_graph, "tf.function graph (with XLA jit_compile)"),
         }
+
+
+# Each process adds its rank + 1 with a cross-worker all_reduce (base.all_reduce_in_processes).
+_ALL_REDUCE = """
+import json, os, sys
+addresses, count, rank = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
+os.environ["TF_CONFIG"] = json.dumps(
+    {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": rank}}
+)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow as tf
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+def step():
+    context = tf.distribute.get_replica_context()
+    return context.all_reduce("sum", tf.fill([4], float(rank + 1)))
+total = strategy.experimental_local_results(strategy.run(tf.function(step)))[0]
+print("SUM", float(tf.reduce_sum(total)))
+"""
 
 
 def _onednn_enabled() -> bool | None:
@@ -189,8 +212,16 @@ def _bf16_matmul() -> None:
         raise RuntimeError("wrong bfloat16 result")
 
 
-def _tf2onnx() -> None:
-    import tf2onnx  # type: ignore[import-not-found]  # noqa: F401  # presence only
+def _tf2onnx() -> tuple[bytes, np.ndarray, np.ndarray]:
+    import tf2onnx  # type: ignore[import-not-found]
+
+    weights = tf.constant(np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(4, 2))
+    dense = tf.function(lambda v: tf.nn.relu(v @ weights + 0.5))
+    x = np.arange(4, dtype=np.float32).reshape(1, 4)
+    model, _ = tf2onnx.convert.from_function(
+        dense, input_signature=[tf.TensorSpec((1, 4), tf.float32, name="x")]
+    )
+    return model.SerializeToString(), x, np.asarray(dense(tf.constant(x)))
 
 
 def _graph() -> None:

@@ -214,7 +214,13 @@ def test_missing_store_is_an_error_only_when_it_must_exist(tmp_path: Path) -> No
     with pytest.raises(StoreError, match="no probe store here"):
         open_store(tmp_path / "none.sqlite3", create=False)
     assert not (tmp_path / "none.sqlite3").exists()
-    open_store(tmp_path / "deep" / "er" / "new.sqlite3").close()
+    path = tmp_path / "deep" / "er" / "new.sqlite3"
+    with open_store(path) as store:  # folders made, the store's own private to the user
+        assert store.path == path and store.count() == 0 and store.all() == []
+        assert store.add([record()]) == 1
+    assert path.is_file() and (path.parent.stat().st_mode & 0o777) == 0o700
+    with open_store(path, create=False) as store:  # now it must exist, and it does
+        assert store.all() == [record()] and store.latest("m1") == [record()]
 
 
 def test_export_import_round_trip_is_idempotent(tmp_path: Path) -> None:
@@ -398,3 +404,293 @@ def test_import_cost_of_the_probe_cli_module() -> None:
     seconds, pydantic_loaded, runner_loaded = out.stdout.split()
     assert runner_loaded == "False" and pydantic_loaded == "False"
     assert float(seconds) < 0.2
+
+
+# -- in-process details of the store (what mutation testing checks) -------------------------------
+def test_a_folder_is_no_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a folder; pass a file path with --store") as caught:
+        open_store(tmp_path)
+    assert str(caught.value).startswith(str(tmp_path))
+
+
+def test_records_are_added_in_batches_and_counted_once(tmp_path: Path) -> None:
+    records = [record(probe=f"p{i}") for i in range(5)]
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store.add(records, batch=2) == 5
+        assert store.add([*records[:2], record(probe="p9")], batch=0) == 1  # batch < 1: one each
+        assert store.add(iter([record(probe="p10")]), batch=10) == 1  # a last, partial batch
+        assert store.count() == 7
+        assert [r.probe for r in store.all()] == [*(f"p{i}" for i in range(5)), "p9", "p10"]
+
+
+def test_all_is_oldest_first_and_latest_breaks_ties_by_insertion(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add([record(value=2.0, minutes=5, run_id="b"), record(value=1.0, run_id="a")])
+        store.add([record(value=3.0, minutes=5, run_id="c")])  # same moment as b, stored later
+        assert [r.run_id for r in store.all()] == ["a", "b", "c"]
+        (newest,) = store.latest()
+        assert newest.run_id == "c" and newest.value == 3.0
+        store.add([record(value=4.0, minutes=1, run_id="d")])  # older: not the newest
+        assert [r.run_id for r in store.latest("m1")] == ["c"]
+
+
+def test_latest_is_ordered_by_framework_probe_and_params(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add(
+            [
+                record(framework="tensorflow", probe="a", minutes=1),
+                record(framework="pytorch", probe="b", minutes=2),
+                record(framework="pytorch", probe="a", minutes=3, params={"n": 2}),
+                record(framework="pytorch", probe="a", minutes=4, params={"n": 1}),
+            ]
+        )
+        assert [(r.framework, r.probe, r.params) for r in store.latest()] == [
+            ("pytorch", "a", {"n": 1}),
+            ("pytorch", "a", {"n": 2}),
+            ("pytorch", "b", {"n": 512, "device": "cpu", "threads": 2}),
+            ("tensorflow", "a", {"n": 512, "device": "cpu", "threads": 2}),
+        ]
+
+
+def test_a_row_that_no_longer_validates_is_skipped_and_counted(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(probe="good"), record(probe="bad", run_id="b")])
+    db = sqlite3.connect(path)
+    db.execute("UPDATE records SET record = '{\"value\": 0}' WHERE probe = 'bad'")
+    db.commit()
+    db.close()
+    with open_store(path) as store:
+        assert [r.probe for r in store.all()] == ["good"] and store.skipped == 1
+        assert [r.probe for r in store.latest()] == ["good"] and store.skipped == 1
+        store.count()
+        assert store.count() == 2
+        store.add([record(probe="other", run_id="c")])
+        assert len(store.all()) == 2 and store.skipped == 1  # counted afresh on every read
+
+
+def test_params_keys_are_canonical() -> None:
+    from probes.store import params_key
+
+    assert params_key({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+    assert params_key({"a": 1, "b": 2}) == params_key({"b": 2, "a": 1})
+    assert params_key({"when": datetime(2026, 1, 1)}) == '{"when":"2026-01-01 00:00:00"}'
+
+
+def test_times_are_stored_as_fixed_width_utc_text(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    later = record(run_id="x").model_copy(
+        update={"measured_at": datetime(2026, 1, 1, 9, 30, tzinfo=timezone(timedelta(hours=2)))}
+    )
+    with open_store(path) as store:
+        store.add(
+            [later, record(run_id="y").model_copy(update={"measured_at": datetime(2026, 1, 1)})]
+        )
+    rows = sqlite3.connect(path).execute(
+        "SELECT run_id, measured_at, status, machine_id, params_key FROM records ORDER BY run_id"
+    )
+    assert rows.fetchall() == [
+        (
+            "x",
+            "2026-01-01T07:30:00.000000+00:00",
+            "ok",
+            "m1",
+            '{"device":"cpu","n":512,"threads":2}',
+        ),
+        (
+            "y",
+            "2026-01-01T00:00:00.000000+00:00",
+            "ok",
+            "m1",
+            '{"device":"cpu","n":512,"threads":2}',
+        ),
+    ]
+
+
+def test_a_new_store_records_its_schema_and_creation(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    before = datetime.now(timezone.utc)
+    open_store(path).close()
+    open_store(path).close()  # opening again changes nothing
+    db = sqlite3.connect(path)
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    assert set(meta) == {"schema_version", "created_at"}
+    created = datetime.fromisoformat(meta["created_at"])
+    assert before - timedelta(seconds=1) <= created <= datetime.now(timezone.utc)
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert tables == {"meta", "records", "latest"}
+    triggers = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
+    assert triggers == {"records_latest"}
+    db.close()
+
+
+def test_the_store_waits_for_a_busy_writer(tmp_path: Path) -> None:
+    from probes.store import BUSY_TIMEOUT_MS
+
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store._db.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS == 30_000
+
+
+def test_store_errors_explain_a_lock_damage_or_anything_else() -> None:
+    from probes.store import _explain
+
+    where = Path("/x/s.sqlite3")
+    locked = _explain(where, "writing to", sqlite3.OperationalError("database is locked"))
+    assert locked == (
+        "/x/s.sqlite3: the probe store stayed locked by another process for 30 s; "
+        "try again when the other probe run ends"
+    )
+    for message in ("file is not a database", "database disk image is malformed", "corrupt"):
+        damaged = _explain(where, "reading", sqlite3.DatabaseError(message))
+        assert damaged.startswith(f"/x/s.sqlite3: not a readable probe store ({message}); ")
+        assert damaged.endswith("or pass --store PATH")
+    other = _explain(where, "reading", sqlite3.OperationalError("disk I/O error"))
+    assert other == "/x/s.sqlite3: error reading the probe store (disk I/O error)"
+    not_locked = _explain(where, "writing to", sqlite3.DatabaseError("locked"))
+    assert not_locked == "/x/s.sqlite3: error writing to the probe store (locked)"
+
+
+def test_an_old_store_without_the_latest_table_gets_it_filled(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(value=1.0, run_id="a"), record(value=2.0, minutes=5, run_id="b")])
+        store.add([record(framework="tensorflow", value=3.0, run_id="a")])
+    db = sqlite3.connect(path)
+    db.executescript("DROP TRIGGER records_latest; DROP TABLE latest;")
+    db.close()
+    with open_store(path) as store:
+        assert [(r.framework, r.run_id) for r in store.latest()] == [
+            ("pytorch", "b"),
+            ("tensorflow", "a"),
+        ]
+        store.add([record(value=4.0, minutes=9, run_id="c")])  # the trigger is back
+        assert [r.run_id for r in store.latest()] == ["c", "a"]
+
+
+def test_the_default_store_path_reads_the_process_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("ADVISOR_STORE", str(tmp_path / "mine.sqlite3"))
+    assert default_store_path() == tmp_path / "mine.sqlite3"
+
+
+def test_a_store_without_its_latest_index_reads_the_newest_per_key_all_the_same(
+    tmp_path: Path,
+) -> None:
+    """A store this process may not write to, made before the latest table, is read without it."""
+    from probes.store import Store
+
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add(
+            [
+                record(framework="tensorflow", value=1.0, run_id="a"),
+                record(value=2.0, run_id="a", params={"n": 2}),
+                record(value=3.0, minutes=5, run_id="b", params={"n": 2}),
+                record(value=4.0, minutes=1, run_id="a", params={"n": 1}),
+                record(value=5.0, minutes=9, run_id="c", machine_id="m2"),
+            ]
+        )
+    plain = Store(path, sqlite3.connect(path), indexed=False)
+    try:
+        assert [(r.framework, r.params, r.value) for r in plain.latest("m1")] == [
+            ("pytorch", {"n": 1}, 4.0),
+            ("pytorch", {"n": 2}, 3.0),
+            ("tensorflow", {"n": 512, "device": "cpu", "threads": 2}, 1.0),
+        ]
+        assert [r.value for r in plain.latest()] == [5.0, 4.0, 3.0, 1.0]
+        assert [r.value for r in plain.latest("m2")] == [5.0]
+    finally:
+        plain.close()
+
+
+def test_an_export_is_an_indented_utf8_json_list_ending_in_a_newline(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add([record(params={"n": 1, "note": "größe ✓"})])
+        assert store.export_json(path) == 1
+    text = path.read_bytes().decode("utf-8")
+    assert text.startswith('[\n {\n  "record_version": 1,\n') and text.endswith("}\n]\n")
+    assert json.loads(text)[0]["params"]["note"] == "größe ✓"
+
+
+def test_an_export_that_cannot_be_written_is_a_store_error(tmp_path: Path) -> None:
+    with open_store(tmp_path / "s.sqlite3") as store, pytest.raises(StoreError) as caught:
+        store.export_json(tmp_path / "no" / "such" / "out.json")
+    assert str(caught.value) == (
+        f"{tmp_path / 'no' / 'such' / 'out.json'}: cannot write export (No such file or directory)"
+    )
+
+
+def test_an_import_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps([json.loads(record().model_dump_json())]).encode()
+    )
+    assert read_records(path) == [record()]
+
+
+def test_an_import_file_is_at_most_the_size_limit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("probes.store.MAX_IMPORT_BYTES", 3 << 20)
+    path = tmp_path / "in.json"
+    path.write_text("[" + " " * ((3 << 20) - 2) + "]")
+    assert read_records(path) == []  # exactly the limit
+    path.write_text("[" + " " * ((3 << 20) - 1) + "]")
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == f"{path}: 3,145,729 bytes; an import file is at most 3 MiB"
+
+
+def test_a_deeply_nested_import_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "in.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == f"{path}: not a JSON export of probe records (nested too deeply)"
+
+
+def test_an_unreadable_import_file_names_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        read_records(tmp_path)  # a folder
+    assert str(caught.value).startswith(f"{tmp_path}: cannot read import file (")
+    assert "Is a directory" in str(caught.value)
+
+
+def test_more_records_than_an_import_takes_need_force(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("probes.store.MAX_IMPORT_RECORDS", 3)
+    path = tmp_path / "in.json"
+    rows = [json.loads(record(probe=f"p{i}").model_dump_json()) for i in range(4)]
+    path.write_text(json.dumps(rows[:3]))
+    assert len(read_records(path)) == 3  # exactly the limit
+    path.write_text(json.dumps(rows))
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == (
+        f"{path}: 4 records, more than the 3 an import takes without --force "
+        "(a run of every probe makes about 50)"
+    )
+    assert len(read_records(path, force=True)) == 4
+    with open_store(tmp_path / "s.sqlite3") as store:
+        with pytest.raises(StoreError, match="without --force"):
+            store.import_json(path)
+        assert store.import_json(path, force=True) == 4
+
+
+def test_an_import_lists_its_first_problems_and_counts_the_rest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("probes.store.MAX_LISTED_PROBLEMS", 2)
+    path = tmp_path / "in.json"
+    good = json.loads(record().model_dump_json())
+    path.write_text(json.dumps([good, {**good, "status": "great"}, 7, {**good, "value": -1.0}]))
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: record 1 is not a valid probe record (status: ")
+    assert "; record 2 is not a valid probe record (" in message
+    assert "record 3" not in message  # only the first two problems are listed...
+    assert message.endswith("; 3 of 4 record(s) invalid, nothing imported")  # ...all are counted

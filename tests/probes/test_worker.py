@@ -157,6 +157,45 @@ def _worker(*args: str, python: str = sys.executable) -> subprocess.CompletedPro
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_distributed_is_a_real_collective_and_an_untestable_onnx_export_is_unknown(
+    framework: str,
+) -> None:
+    """capability.distributed runs an all-reduce over 2 processes on 127.0.0.1 (Gloo; TF's
+    MultiWorkerMirroredStrategy; MXNet's dist_sync kvstore with a scheduler and a server), and
+    onnx_export, where onnx or onnxruntime is not installed, is unknown with the reason."""
+    _present(framework)
+    python = INTERPRETERS[framework].path
+    result = _worker(
+        "--framework", framework, "--suite", "tiny",
+        "--probe", "capability.distributed", "--probe", "capability.onnx_export", python=python,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    records = {
+        m["probe"]: m for m in map(json.loads, result.stdout.splitlines()) if m["type"] == "result"
+    }
+    distributed = records["capability.distributed"]
+    assert distributed["status"] == "ok" and distributed["value"] == 1.0, distributed
+    assert (
+        "2 processes" in distributed["details"]["detail"]
+        or "2 workers" in (distributed["details"]["detail"])
+    )
+    onnx = records["capability.onnx_export"]
+    assert onnx["status"] == "ok", onnx
+    check = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(all(u.find_spec(m) for m in "
+         "('onnx', 'onnxruntime')))"], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    if framework == "jax":
+        assert onnx["details"]["unknown"] is True  # no official exporter at all
+    elif check.stdout.strip() == "False":
+        assert onnx["value"] == 0.0 and onnx["details"]["unknown"] is True, onnx
+        assert "cannot be tested here" in onnx["details"]["detail"]
+        assert "not installed" in onnx["details"]["detail"]
+    else:
+        assert onnx["value"] == 1.0, onnx  # exported, run in onnxruntime, same output
+
+
 def test_unknown_framework_says_so_in_hello_and_exits_3() -> None:
     result = _worker("--framework", "caffe", "--suite", "tiny")
     assert result.returncode == 3

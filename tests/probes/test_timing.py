@@ -1,0 +1,241 @@
+"""probes.timing in this process, with the real clock: warm-up, repeats until both the minimum
+count and the minimum measured time are reached, the framework's sync inside the clock, the
+summary statistics, and how busy other processes kept the machine."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from probes import timing
+from probes.timing import Budget, OtherLoad, Timed, measure, percentile, summarise, time_calls
+
+LINUX_PROC = Path("/proc/stat").exists() and Path("/proc/self/stat").exists()
+
+
+class Sleeper:
+    """A call that takes `seconds` (the first `slow_first` calls take `first_s`), and a sync that
+    takes `sync_s` and notes which result it was given."""
+
+    def __init__(
+        self, seconds: float, sync_s: float = 0.0, first_s: float = 0.0, slow_first: int = 0
+    ) -> None:
+        self.seconds, self.sync_s, self.first_s, self.slow_first = (
+            seconds,
+            sync_s,
+            first_s,
+            slow_first,
+        )
+        self.calls = 0
+        self.synced: list[Any] = []
+        self.call_times: list[float] = []
+
+    def call(self) -> int:
+        self.calls += 1
+        self.call_times.append(time.perf_counter())
+        time.sleep(self.first_s if self.calls <= self.slow_first else self.seconds)
+        return self.calls
+
+    def sync(self, result: Any) -> None:
+        time.sleep(self.sync_s)
+        self.synced.append(result)
+
+
+# -- time_calls ---------------------------------------------------------------------------------
+def test_exactly_min_repeats_when_no_minimum_time() -> None:
+    job = Sleeper(0.0)
+    samples = time_calls(job.call, job.sync, Budget(warmup=2, min_repeats=5, min_seconds=0.0))
+    assert len(samples) == 5
+    assert job.calls == 7  # two untimed warm-up calls first
+    assert job.synced == [1, 2, 3, 4, 5, 6, 7]  # every call, warm-up too, synced on its result
+    assert all(s >= 0 for s in samples)
+
+
+def test_repeats_go_on_until_the_minimum_measured_time() -> None:
+    job = Sleeper(0.01)
+    samples = time_calls(job.call, job.sync, Budget(warmup=0, min_repeats=1, min_seconds=0.06))
+    assert sum(samples) >= 0.06
+    assert sum(samples[:-1]) < 0.06  # it stops at the first repeat that reaches the minimum
+    assert 2 <= len(samples) <= 6  # each repeat is at least 10 ms
+    assert all(s >= 0.01 for s in samples)
+
+
+def test_min_repeats_win_over_a_minimum_time_already_reached() -> None:
+    job = Sleeper(0.02)
+    samples = time_calls(job.call, job.sync, Budget(warmup=0, min_repeats=4, min_seconds=0.001))
+    assert len(samples) == 4
+
+
+def test_max_repeats_caps_a_minimum_time_never_reached() -> None:
+    job = Sleeper(0.0)
+    samples = time_calls(
+        job.call, job.sync, Budget(warmup=1, min_repeats=1, min_seconds=1e6, max_repeats=3)
+    )
+    assert len(samples) == 3 and job.calls == 4
+
+
+def test_max_repeats_caps_min_repeats_too() -> None:
+    job = Sleeper(0.0)
+    samples = time_calls(
+        job.call, job.sync, Budget(warmup=0, min_repeats=10, min_seconds=0.0, max_repeats=2)
+    )
+    assert len(samples) == 2
+
+
+def test_the_sync_is_inside_the_clock() -> None:
+    """MXNet and CUDA return before the work is done: the sample must include the sync."""
+    job = Sleeper(0.0, sync_s=0.02)
+    samples = time_calls(job.call, job.sync, Budget(warmup=0, min_repeats=3, min_seconds=0.0))
+    assert len(samples) == 3 and all(s >= 0.02 for s in samples)
+
+
+def test_warm_up_calls_are_not_timed() -> None:
+    job = Sleeper(0.0, first_s=0.1, slow_first=2)
+    samples = time_calls(job.call, job.sync, Budget(warmup=2, min_repeats=3, min_seconds=0.0))
+    assert len(samples) == 3 and max(samples) < 0.1
+
+
+def test_the_first_call_waits_for_the_settle_pause() -> None:
+    job = Sleeper(0.0)
+    started = time.perf_counter()
+    time_calls(job.call, job.sync, Budget(warmup=0, min_repeats=1, min_seconds=0.0))
+    assert job.call_times[0] - started >= timing.SETTLE_S
+
+
+def test_measure_is_time_calls_plus_the_other_load() -> None:
+    job = Sleeper(0.005)
+    timed = measure(job.call, job.sync, Budget(warmup=1, min_repeats=3, min_seconds=0.0))
+    assert isinstance(timed, Timed)
+    assert len(timed.samples) == 3 and all(s >= 0.005 for s in timed.samples)
+    assert job.calls == 4
+    if LINUX_PROC:
+        assert timed.other_load is not None and timed.other_load >= 0
+    else:
+        assert timed.other_load is None
+
+
+# -- percentile and summarise ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        ([5.0], 0, 5.0),
+        ([5.0], 50, 5.0),
+        ([5.0], 100, 5.0),
+        ([3.0, 1.0, 2.0], 0, 1.0),
+        ([3.0, 1.0, 2.0], 100, 3.0),
+        ([3.0, 1.0, 2.0], 50, 2.0),
+        ([1.0, 2.0, 3.0, 10.0], 50, 2.5),
+        ([1.0, 2.0, 3.0, 10.0], 75, 4.75),
+        ([1.0, 2.0, 3.0, 10.0], 25, 1.75),
+        ([10.0, 20.0], 95, 19.5),
+        ([0.0, 100.0, 200.0, 300.0, 400.0], 90, 360.0),
+    ],
+)
+def test_percentile_interpolates_linearly(values: list[float], q: float, expected: float) -> None:
+    assert percentile(values, q) == pytest.approx(expected)
+
+
+def test_percentile_leaves_its_input_alone() -> None:
+    values = [3.0, 1.0, 2.0]
+    percentile(values, 50)
+    assert values == [3.0, 1.0, 2.0]
+
+
+def test_summarise_gives_median_iqr_cv_and_repeats() -> None:
+    figures = [1.0, 2.0, 3.0, 10.0]
+    summary = summarise(figures)
+    assert summary == {
+        "median": 2.5,
+        "iqr": pytest.approx(3.0),
+        "cv": pytest.approx(statistics.pstdev(figures) / 4.0),
+        "repeats": 4,
+    }
+    assert summary["cv"] == pytest.approx(math.sqrt(12.5) / 4.0)
+
+
+def test_summarise_of_one_figure_has_no_spread() -> None:
+    assert summarise([7.0]) == {"median": 7.0, "iqr": 0.0, "cv": 0.0, "repeats": 1}
+
+
+def test_summarise_of_identical_figures_has_no_spread() -> None:
+    assert summarise([2.0, 2.0, 2.0]) == {"median": 2.0, "iqr": 0.0, "cv": 0.0, "repeats": 3}
+
+
+def test_summarise_of_figures_averaging_zero_has_cv_zero() -> None:
+    summary = summarise([-1.0, 1.0])
+    assert summary["cv"] == 0.0 and summary["median"] == 0.0 and summary["iqr"] == 1.0
+
+
+def test_summarise_median_of_an_odd_count() -> None:
+    assert summarise([9.0, 1.0, 5.0])["median"] == 5.0
+
+
+# -- other processes' load ------------------------------------------------------------------------
+def _capacity() -> int:
+    lines = Path("/proc/stat").read_text().splitlines()
+    return sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+
+
+def _burn(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
+def test_busy_ticks_count_this_process_and_the_machine() -> None:
+    before = timing._busy_ticks()
+    own_before = os.times()
+    _burn(0.3)
+    after = timing._busy_ticks()
+    own_after = os.times()
+    assert before is not None and after is not None
+    assert all(isinstance(v, int) for v in (*before, *after))
+    ticks = os.sysconf("SC_CLK_TCK")
+    own = (own_after.user + own_after.system) - (own_before.user + own_before.system)
+    mine = (after[1] - before[1]) / ticks
+    assert mine == pytest.approx(own, abs=0.05)  # /proc/self/stat utime + stime
+    assert mine >= 0.1
+    machine = (after[0] - before[0]) / ticks
+    assert machine >= mine - 0.05  # the machine's busy time includes this process's
+    assert machine <= _capacity() * 0.3 + 0.5  # and never more than every CPU, all the time
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
+def test_other_load_counts_another_process_and_not_this_one() -> None:
+    load = OtherLoad()
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<0.6: pass"]
+    )
+    child.wait(timeout=30)
+    others = load.cpus()
+    assert others is not None and others >= 0.25  # the child kept (most of) a CPU busy
+
+    load = OtherLoad()
+    own_before = os.times()
+    started = time.perf_counter()
+    _burn(0.5)
+    wall = time.perf_counter() - started
+    own = (os.times().user + os.times().system - own_before.user - own_before.system) / wall
+    others = load.cpus()
+    assert others is not None and others >= 0
+    # this process's own work is left out: with the rest it never exceeds every CPU
+    assert others + own <= _capacity() + 0.3
+    assert others == round(others, 2)
+
+
+def test_other_load_is_unknown_without_proc_figures_or_time() -> None:
+    load = OtherLoad()
+    load._start = None
+    assert load.cpus() is None
+    load = OtherLoad()
+    load._wall = time.perf_counter() + 60  # no time has passed (a clock that went back)
+    assert load.cpus() is None
