@@ -431,6 +431,8 @@ def format_params(params: Mapping[str, Any]) -> str:
 def format_value(record: ProbeRecord) -> str:
     if record.value is None:
         return "-"
+    if record.details.get("unknown"):  # a capability the probe could not test (packages missing)
+        return "unknown"
     value = record.value
     text = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
     return f"{text} {record.unit}".strip()

@@ -694,3 +694,19 @@ def test_an_import_lists_its_first_problems_and_counts_the_rest(
     assert "; record 2 is not a valid probe record (" in message
     assert "record 3" not in message  # only the first two problems are listed...
     assert message.endswith("; 3 of 4 record(s) invalid, nothing imported")  # ...all are counted
+
+
+def test_show_prints_an_untestable_capability_as_unknown_not_as_absent() -> None:
+    from datetime import datetime, timezone
+
+    from advisor.cli.probe import format_value
+
+    def capability(value: float, **details: object) -> ProbeRecord:
+        return ProbeRecord(
+            framework="pytorch", probe="capability.onnx_export", status=ProbeStatus.OK,
+            value=value, unit="bool", details=dict(details), measured_at=datetime.now(timezone.utc),
+        )  # fmt: skip
+
+    assert format_value(capability(0.0, unknown=True, detail="onnx not installed")) == "unknown"
+    assert format_value(capability(0.0)) == "0 bool"
+    assert format_value(capability(1.0)) == "1 bool"
