@@ -545,3 +545,11 @@ def test_small_models() -> None:
     assert Reference(id="m", title="a measurement", kind="measurement").url is None
     with pytest.raises(ValueError):
         Reference(id="Bad Id", title="title", url="https://x")
+
+
+def test_an_empty_file_and_absent_scoring_are_fine(tables: Tables) -> None:
+    tables["claims"][T.format("claims")] = {}
+    tables["scoring"] = {}
+    kb = build_knowledge(tables)
+    assert kb.scoring.task_fit_weight == 4.0 and kb.scoring.score_max == 5.0
+    assert len(kb.claims) == sum(len(f.get("claim", [])) for f in tables["claims"].values())
