@@ -555,3 +555,16 @@ def test_an_empty_file_and_absent_scoring_are_fine(tables: Tables) -> None:
     kb = build_knowledge(tables)
     assert kb.scoring.task_fit_weight == 4.0 and kb.scoring.score_max == 5.0
     assert len(kb.claims) == sum(len(f.get("claim", [])) for f in tables["claims"].values())
+
+
+def test_the_version_digest_ignores_key_order_and_reads_enums_as_their_value(
+    tables: Tables,
+) -> None:
+    from advisor.core.knowledge import ClaimKind
+
+    add(tables, "claims", "claim", claim())
+    version = build_knowledge(copy.deepcopy(tables)).version
+    reordered = {kind: dict(reversed(files.items())) for kind, files in reversed(tables.items())}
+    assert build_knowledge(reordered).version == version
+    tables["claims"][T.format("claims")]["claim"][0]["kind"] = ClaimKind.FACT
+    assert build_knowledge(tables).version == version
