@@ -121,3 +121,13 @@ def test_the_schema_id_sits_at_the_top_only() -> None:
     assert next(iter(schema)) == "$id"
     assert "$id" not in str(schema["$defs"])
     assert Requirements.model_json_schema(mode="serialization")["$id"] == SCHEMA_ID
+
+
+def test_the_schema_takes_pydantics_arguments() -> None:
+    """The override passes its arguments on: positional (by_alias, ref_template) and keyword."""
+    import json
+
+    positional = json.dumps(Requirements.model_json_schema(True, "#/components/{model}"))
+    keyword = json.dumps(Requirements.model_json_schema(ref_template="#/components/{model}"))
+    for text in (positional, keyword):
+        assert '"$ref": "#/components/Project"' in text and "#/$defs/" not in text
