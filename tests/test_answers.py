@@ -324,3 +324,11 @@ def test_dump_toml_writes_every_section_in_order() -> None:
                         "[priorities]", "[constraints]"]  # fmt: skip
     assert mod._toml_value(1.5) == "1.5" and mod._toml_value('a"b') == '"a\\"b"'
     assert mod._toml_value([1, "x", False]) == '[1, "x", false]'
+
+
+def test_toml_values_of_every_type() -> None:
+    from advisor.core.questionnaire import Experience, Task
+
+    assert mod._toml_value(Task.NLP) == '"nlp"'
+    assert mod._toml_value([Task.NLP, Experience.SOME]) == '["nlp", "some"]'
+    assert mod._toml_value(3) == "3" and mod._toml_value(False) == "false"
