@@ -302,3 +302,18 @@ def test_fields_named_lists_every_field_read_in_order() -> None:
     assert list(fields_named(cond({"not": {"field": "hardware.os", "contains": "linux"}}))) == [
         "hardware.os"
     ]
+
+
+def test_a_field_with_no_close_match_gets_no_suggestion(registry: Registry) -> None:
+    for path in ("nothing.here", "team.x.y"):
+        with pytest.raises(ConditionError) as error:
+            compile_condition(cond({"field": path, "equals": 1}), registry)
+        assert str(error.value) == f"'{path}' is not a questionnaire field"
+
+
+@pytest.mark.parametrize("wrap", ["all", "any", "not"])
+def test_the_registry_reaches_every_nested_condition(wrap: str, registry: Registry) -> None:
+    inner = {"field": "team.experience.caffe", "equals": "some"}
+    data = {"not": inner} if wrap == "not" else {wrap: [{"not": inner}]}
+    with pytest.raises(ConditionError, match="unknown framework 'caffe'"):
+        compile_condition(cond(data), registry)
