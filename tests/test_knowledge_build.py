@@ -568,3 +568,33 @@ def test_the_version_digest_ignores_key_order_and_reads_enums_as_their_value(
     assert build_knowledge(reordered).version == version
     tables["claims"][T.format("claims")]["claim"][0]["kind"] = ClaimKind.FACT
     assert build_knowledge(tables).version == version
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda t: add(t, "rules", "rule", rule(effects=[
+            {"framework": "pytorch", "criterion": "beauty", "delta": 1.0}])),
+         f"{T.format('rules')}: rule 't-rule': effects.0.criterion: Input should be "),
+        (lambda t: t["scoring"]["knowledge/scoring.toml"].update({"task_fit_weight": 0}),
+         "knowledge/scoring.toml: scoring: task_fit_weight: Input should be greater than 0"),
+        (lambda t: t["uncertainty"].update({"knowledge/uncertainty.toml": {}}),
+         "knowledge/uncertainty.toml: uncertainty: spread: Field required (and 9 more)"),
+    ],
+)  # fmt: skip
+def test_one_problem_is_named_by_its_dotted_place_and_more_are_counted(
+    tables: Tables, change: Callable[[Tables], None], expected: str
+) -> None:
+    change(tables)
+    text = error_of(tables)
+    assert text.startswith(expected), text
+    assert "(and" not in text or text.endswith("more)")
+    if "more)" not in expected:
+        assert "(and" not in text
+
+
+def test_the_version_digest_reads_toml_dates(tables: Tables) -> None:
+    add(tables, "claims", "claim", claim(checked=datetime.date(2026, 3, 4)))
+    version = build_knowledge(copy.deepcopy(tables)).version
+    tables["claims"][T.format("claims")]["claim"][0]["checked"] = datetime.date(2026, 3, 5)
+    assert build_knowledge(tables).version != version
