@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
@@ -109,12 +110,73 @@ def test_bad_step_data_fails_at_load(tmp_path: Path, body: str, words: str) -> N
     assert "bad.toml" in message and "bad-step" in message and words in message
 
 
-def test_every_step_in_the_knowledge_base_is_reachable_and_cited() -> None:
-    """Each stored step cites claims that resolve, and belongs to a framework the engine ranks."""
-    from advisor.files.knowledge_files import default_knowledge
+def _witnesses(condition: object) -> dict[str, list[object]]:
+    """Per field a condition reads, the values that make one of its tests hold."""
+    from advisor.core.conditions import AllOf, AnyOf, FieldTest, Not
 
-    kb = default_knowledge()
-    assert kb.next_steps
+    found: dict[str, list[object]] = {}
+    if isinstance(condition, FieldTest):
+        op, operand = condition.operator()
+        if op in ("equals", "at_least", "at_most"):
+            values: list[object] = [operand]
+        elif op == "in":
+            values = list(operand)
+        elif op == "contains":
+            values = [[operand]]
+        elif op == "contains_any":
+            values = [[v] for v in operand]
+        else:  # subset_of
+            values = [list(operand), [operand[0]]]
+        found[condition.field] = values
+    elif isinstance(condition, AllOf | AnyOf):
+        for part in condition.all if isinstance(condition, AllOf) else condition.any:
+            for name, values in _witnesses(part).items():
+                found.setdefault(name, []).extend(values)
+    elif isinstance(condition, Not):
+        found = _witnesses(condition.not_)
+    return found
+
+
+def test_every_step_in_the_knowledge_base_can_be_reached() -> None:
+    """Loading checks that a step's claims and framework exist, not that its condition can ever
+    hold: a step whose `when` contradicts itself (or the questionnaire's own rules, such as
+    "none" standing alone among the targets) loads and is never shown. Each step must come out
+    of `next_steps` for its framework on some example, as it is or with the fields its condition
+    reads set to values the condition names, and show a source for each claim it cites."""
+    import itertools
+
+    from advisor.core.answers import AnswersError, merge, validate_answers
+    from tests.conftest import example_files
+
+    kb = knowledge_in_force()
+    bases = [
+        Requirements.model_validate(tomllib.loads(path.read_text(encoding="utf-8"))).model_dump(
+            mode="json"
+        )
+        for path in example_files()
+    ]
+    unreached = []
     for compiled in kb.next_steps:
-        assert compiled.step.framework in kb.frameworks
-        assert all(claim in kb.claims for claim in compiled.step.claims)
+        step = compiled.step
+        options = _witnesses(step.when)
+        names = sorted(options)
+        choices = [[None, *options[name]] for name in names]  # None: leave the field as it is
+        reached = None
+        for base, values in itertools.product(bases, itertools.product(*choices)):
+            changes = {n: v for n, v in zip(names, values, strict=True) if v is not None}
+            try:
+                answers = validate_answers(merge(base, changes), "step search")
+            except AnswersError:
+                continue
+            report = next_steps(recommend(answers), framework=step.framework)
+            shown = {s.id: s for s in report.steps}
+            if step.id in shown:
+                reached = shown[step.id]
+                break
+        if reached is None:
+            unreached.append(step.id)
+            continue
+        assert [c.id for c in reached.sources] == step.claims
+        for claim in reached.sources:  # each cited claim shows a seed article or a link
+            assert claim.source is not None or any(r.url for r in claim.references), claim.id
+    assert unreached == []

@@ -104,6 +104,7 @@ def _field_type(path: str, registry: Registry | None = None) -> Any:
     model: type[BaseModel] = Requirements
     parts = path.split(".")
     annotation: Any = None
+    metadata: list[Any] = []
     for depth, part in enumerate(parts):
         if typing.get_origin(annotation) is dict:
             if registry is not None and part not in registry:
@@ -111,6 +112,7 @@ def _field_type(path: str, registry: Registry | None = None) -> Any:
                     f"'{path}': unknown framework '{part}' (known: {', '.join(registry)})"
                 )
             annotation = typing.get_args(annotation)[1]
+            metadata = []
             if depth < len(parts) - 1:
                 raise ConditionError(f"'{'.'.join(parts[: depth + 1])}' has no sub-fields")
             break
@@ -123,6 +125,7 @@ def _field_type(path: str, registry: Registry | None = None) -> Any:
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConditionError(f"'{path}' is not a questionnaire field{suggestion}")
         annotation = fields[part].annotation
+        metadata = fields[part].metadata
         if depth < len(parts) - 1:
             if typing.get_origin(annotation) is dict:
                 continue
@@ -131,6 +134,10 @@ def _field_type(path: str, registry: Registry | None = None) -> Any:
             model = annotation
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         raise ConditionError(f"'{path}' is a section, not a field")
+    if metadata and _item_type(annotation) is None:
+        # A scalar's constraints (a priority's 0 to 5, strict) check operands too: pydantic keeps
+        # them apart from the annotation, and without them `at_least = 6` loaded and never held.
+        return typing.Annotated[(annotation, *metadata)]
     return annotation
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from advisor.core.registry import NO_CODEBASE, CodebaseName, FrameworkName
 
 SCHEMA_VERSION = 1
+SCHEMA_ID = "https://advisor.invalid/schema/questionnaire-v1.json"
 
 
 class Choice(str, Enum):
@@ -152,6 +153,8 @@ class Deployment(Section):
         min_length=1,
         description="Where trained models run. Mobile, browser and microcontroller targets "
         "each need a dedicated runtime, which not every framework has.",
+        # The JSON Schema states the rule _none_is_alone enforces: "none" stands alone.
+        json_schema_extra={"if": {"contains": {"const": "none"}}, "then": {"maxItems": 1}},
     )
     latency_critical: bool = Field(
         False,
@@ -284,8 +287,14 @@ class Requirements(Section):
         extra="forbid",
         frozen=True,
         title="advisor questionnaire",
-        json_schema_extra={"$id": "https://advisor.invalid/schema/questionnaire-v1.json"},
     )
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The questionnaire's JSON Schema, with its `$id` at the top only: a schema that nests
+        the questionnaire (the Recommendation's) must not get an `$id` inside, which would make
+        the questionnaire's `#/$defs/...` references resolve against a document without them."""
+        return {"$id": SCHEMA_ID, **super().model_json_schema(*args, **kwargs)}
 
     schema_version: Literal[1] = Field(
         1, description="Version of this questionnaire format; only 1 exists."
