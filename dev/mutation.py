@@ -9,7 +9,8 @@ per module, how many mutants the tests killed. Mutants listed in dev/equivalent_
     .venv/bin/python dev/mutation.py --report     # report the last run again
     .venv/bin/python dev/mutation.py --survivors  # also list every surviving mutant by name
 
-Exit status 0 when every module reaches --min (default 85%), 1 when one does not, 2 on bad use.
+Exit status 0 when every module ran and reaches --min (default 85%), 1 when one did not, 2 on bad
+use.
 Not part of CI: it takes tens of minutes. Only standard library here; mutmut is a dev dependency.
 """
 
@@ -96,15 +97,21 @@ def report(minimum: float, survivors: bool) -> int:
     print(f"{'module':42} {'killed':>7} {'survived':>8} {'no test':>7} {'equiv':>5} {'ratio':>7}")
     below = []
     total = ModuleTally()
+    unscored = []
     for module, entry in modules.items():
         total.counts.update(entry.counts)
         total.equivalent += entry.equivalent
-        flag = "" if entry.ratio >= minimum else "  < min"
-        if flag:
+        if not entry.scored:  # none of its mutants ran (a run limited to other modules)
+            unscored.append(module)
+            flag, shown = "  not run", "-"
+        else:
+            flag = "" if entry.ratio >= minimum else "  < min"
+            shown = f"{entry.ratio:.1%}"
+        if flag == "  < min":
             below.append(module)
         print(
             f"{module:42} {entry.counts['killed']:7} {entry.counts['survived']:8} "
-            f"{entry.counts['no tests']:7} {len(entry.equivalent):5} {entry.ratio:7.1%}{flag}"
+            f"{entry.counts['no tests']:7} {len(entry.equivalent):5} {shown:>7}{flag}"
         )
         if entry.counts["not checked"]:
             print(f"{'':42} ({entry.counts['not checked']} not checked: run again)")
@@ -123,6 +130,9 @@ def report(minimum: float, survivors: bool) -> int:
                 print(f"  {name}")
     if below:
         print(f"\nbelow {minimum:.0%}: {', '.join(below)}")
+        return 1
+    if unscored:
+        print(f"\nnot run: {', '.join(unscored)} (run without mutant names to score every module)")
         return 1
     return 0
 
