@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from probes.frameworks.base import Capability, Prepared, adding_chain, try_capability
+from probes.frameworks.base import (
+    Capability,
+    Prepared,
+    adding_chain,
+    all_reduce_in_processes,
+    try_capability,
+)
 from probes.reference import ConvBlock, Lstm, Mlp
 
 jax: Any = None
@@ -319,8 +322,8 @@ _ALL_REDUCE = """
 import sys
 import jax, numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-address, count, rank = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-jax.distributed.initialize(address, num_processes=count, process_id=rank,
+addresses, count, rank = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+jax.distributed.initialize(addresses.split(",")[0], num_processes=count, process_id=rank,
                            initialization_timeout=30)
 mesh = Mesh(np.array(jax.devices()), ("p",))
 local = jax.device_put(np.full((1, 4), rank + 1.0, np.float32), jax.local_devices()[0])
@@ -343,38 +346,7 @@ def _distributed() -> Capability:
 
 
 def _all_reduce(count: int = 2) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = f"127.0.0.1:{port}"
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-c", _ALL_REDUCE, address, str(count), str(rank)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for rank in range(count)
-    ]
-    outputs: list[tuple[int, str, str]] = []
-    try:
-        for process in processes:
-            out, err = process.communicate(timeout=DISTRIBUTED_TIMEOUT_S)
-            outputs.append((process.returncode, out, err))
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    expected = 4.0 * count * (count + 1) / 2
-    for code, out, err in outputs:
-        sums = [line.split()[1] for line in out.splitlines() if line.startswith("SUM ")]
-        if code != 0 or not sums:
-            tail = " ".join(err.split())[-200:]
-            raise RuntimeError(f"a process exited with code {code}: {tail}")
-        if float(sums[0]) != expected:
-            raise RuntimeError(f"all-reduce gave {sums[0]}, expected {expected}")
+    all_reduce_in_processes(_ALL_REDUCE, count, timeout_s=DISTRIBUTED_TIMEOUT_S)
 
 
 def make_backend(device: str, threads: int) -> JaxBackend:
