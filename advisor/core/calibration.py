@@ -57,6 +57,7 @@ from advisor.core.recommendation import Calibration, FrameworkCalibration, Probe
 from probes.records import Measurements, ProbeRecord, ProbeStatus
 
 FRAMEWORK_PROBE = "*"  # a record about a framework as a whole (see probes.runner)
+DEPLOYMENT_PREFIX = "deploy."  # a deployment path (probes.deployment): not a speed figure
 
 DEVICE_ACCELERATOR = {"cpu": Accelerator.CPU, "cuda": Accelerator.NVIDIA_GPU}
 GPU_ACCELERATORS = frozenset(
@@ -72,8 +73,11 @@ CAPABILITIES = {
 
 
 def probe_family(probe: str, params: Mapping[str, Any]) -> str:
-    """Which family a probe belongs to: runtime families, "memory", "capability" or "other"."""
+    """Which family a probe belongs to: runtime families, "memory", "capability", "deployment"
+    or "other"."""
     name = probe.lower()
+    if name.startswith(DEPLOYMENT_PREFIX):
+        return "deployment"
     mode = " ".join(str(v).lower() for k, v in params.items() if k in ("mode", "execution"))
     if name.startswith("capability"):
         return "capability"
@@ -433,7 +437,14 @@ def calibrate(
             used=False, reason="no probe measurements for this machine (run `advisor probe`)"
         )
     frameworks = list(dict.fromkeys(frameworks))
-    records = _current([r for r in measurements.records if r.framework in frameworks])
+    # deployment paths are evidence for the deployment criterion (deployment_evidence), not speed
+    records = _current(
+        [
+            r
+            for r in measurements.records
+            if r.framework in frameworks and not r.probe.startswith(DEPLOYMENT_PREFIX)
+        ]
+    )
     by_fw: dict[str, list[ProbeRecord]] = {fw: [] for fw in frameworks}
     for record in records:
         by_fw[record.framework].append(record)

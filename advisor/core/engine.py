@@ -18,7 +18,7 @@ Pure: no files, clock or subprocesses; the knowledge and measurements come in as
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
@@ -489,6 +489,7 @@ def recommend(
             and not any(kb.frameworks[fw].maintained for fw in owners),
         )
     calibration_caveats = _calibration_caveats(calibration)
+    deployment = _deployment_evidence(requirements, measurements, kb)
 
     scored = {
         fw: _score_framework(
@@ -498,7 +499,8 @@ def recommend(
             fired_ids,
             weights,
             calibrated.get(fw, {}),
-            calibration_caveats.get(fw, []),
+            calibration_caveats.get(fw, []) + deployment(fw, None)[1],
+            measured_evidence=deployment(fw, None)[0],
         )
         for fw in natives
     }
@@ -521,14 +523,16 @@ def recommend(
         for b in backends:
             inherited = {c.criterion: c.score for c in scored[b].criteria}
             own = _frontend_option(kb, fw, b, measured, inherited)
+            evidence, deploy_caveats = deployment(fw, b)
             scored_options.append(
                 (
                     b,
                     _score_framework(
                         fw, kb, prepared, fired_ids, weights, own.calibrated,
-                        [_make(Caveat, message=m, rule="calibration", claims=[]) for m in own.caveats],
+                        [_make(Caveat, message=m, rule="calibration", claims=[]) for m in own.caveats]
+                        + deploy_caveats,
                         inherited=inherited, backend=b, rule_scale=own.rule_scale,
-                        measured_evidence=own.evidence,
+                        measured_evidence={**own.evidence, **evidence},
                     ),
                 )
             )  # fmt: skip
@@ -665,6 +669,40 @@ def _usable(
     )
     blocked = _exclusions(open_set, knowledge, fired)
     return {fw for fw in knowledge.frameworks if fw not in blocked}
+
+
+DeploymentLookup = Callable[[str, str | None], tuple[dict[Criterion, str], list[Caveat]]]
+
+
+def _deployment_evidence(
+    requirements: Requirements, measurements: Measurements | None, kb: Knowledge
+) -> DeploymentLookup:
+    """Per framework (and backend): the deployment criterion's measured evidence and the
+    caveats of claimed paths that failed here (advisor.core.deployment_evidence)."""
+    targets = [t for t in requirements.deployment.targets if t.value != "none"]
+    if kb.deployment is None or not targets:
+        return lambda fw, backend: ({}, [])
+    from advisor.core.deployment_evidence import deployment_evidence
+
+    names = {fw: profile.name for fw, profile in kb.frameworks.items()}
+    found: dict[tuple[str, str | None], tuple[dict[Criterion, str], list[Caveat]]] = {}
+
+    def lookup(fw: str, backend: str | None) -> tuple[dict[Criterion, str], list[Caveat]]:
+        if (fw, backend) not in found:
+            evidence = deployment_evidence(
+                requirements, measurements, kb.deployment, fw, names=names, backend=backend
+            )
+            claims = sorted({c for o in evidence.outcomes for c in o.path.claims})
+            found[(fw, backend)] = (
+                {Criterion.DEPLOYMENT: evidence.measured} if evidence.measured else {},
+                [
+                    _make(Caveat, message=m, rule="deployment-probe", claims=claims)
+                    for m in evidence.caveats
+                ],
+            )
+        return found[(fw, backend)]
+
+    return lookup
 
 
 def _calibration_caveats(calibration: Calibration) -> dict[str, list[Caveat]]:
