@@ -431,8 +431,14 @@ class _FrameworkRun:
         # the catalogue describes the real worker only; another module (tests' fake workers)
         # says what it runs in its hello
         catalogued = options.worker_module == WORKER_MODULE
-        self.expected: tuple[str, ...] | None = self.target.probes or options.probes or (
-            expected_probes(options.suite, framework, self.target.frontend) if catalogued else None
+        self.expected: tuple[str, ...] | None = (
+            self.target.probes
+            or options.probes
+            or (
+                expected_probes(options.suite, framework, self.target.frontend)
+                if catalogued
+                else None
+            )
         )
         self.hello: dict[str, Any] | None = None
         self.finished_names: set[str] = set()

@@ -536,9 +536,7 @@ def _deployment(name: str) -> Callable[[Context], Iterator[Result]] | None:
     def probe(c: Context) -> Iterator[Result]:
         from probes.deployment.probe import run_path
 
-        yield from run_path(
-            c.backend.name, name, seed=c.seed, suite=c.suite, threads=c.threads
-        )
+        yield from run_path(c.backend.name, name, seed=c.seed, suite=c.suite, threads=c.threads)
 
     return probe
 

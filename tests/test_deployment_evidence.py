@@ -33,7 +33,10 @@ DEPLOYMENT_FILE = "knowledge/deployment.toml"
 
 def mobile(**deployment: Any) -> Requirements:
     return Requirements.model_validate(
-        {"project": {"tasks": ["computer_vision"]}, "deployment": {"targets": ["mobile"], **deployment}}
+        {
+            "project": {"tasks": ["computer_vision"]},
+            "deployment": {"targets": ["mobile"], **deployment},
+        }
     )  # the answers of a team shipping a vision model to phones (or other `targets`)
 
 
@@ -53,9 +56,13 @@ def record(
     details: dict[str, Any] = {"deploy_status": state}
     if state == "ok":
         details.update(
-            artifact_bytes=25_400, max_abs_diff=1.4e-7, ci95_low_ms=0.130, ci95_high_ms=0.135,
-            runtime_version=runtime_version, delegate="XNNPACK",
-        )  # fmt: skip
+            artifact_bytes=25_400,
+            max_abs_diff=1.4e-7,
+            ci95_low_ms=0.130,
+            ci95_high_ms=0.135,
+            runtime_version=runtime_version,
+            delegate="XNNPACK",
+        )
     return ProbeRecord(
         framework=framework,
         probe=f"deploy.{path}",
@@ -140,7 +147,9 @@ def _broken(shipped: dict[str, Any], change: Any) -> str:
         (lambda t: t["path"][0].update(suites=["nightly"]), "suites.0"),
         (lambda t: t["path"].append(dict(t["path"][0])), "listed twice"),
         (
-            lambda t: next(p for p in t["path"] if p["framework"] == "keras").update(backends=["mxnet"]),
+            lambda t: next(p for p in t["path"] if p["framework"] == "keras").update(
+                backends=["mxnet"]
+            ),
             "'mxnet' is not a backend of 'keras'",
         ),
         (
@@ -172,10 +181,16 @@ def test_a_measured_executorch_path_is_cited_with_its_figures() -> None:
     )
     text = evidence.measured or ""
     assert text.startswith("Deployment paths to mobile, on this machine: ")
-    assert "torch.export -> ExecuTorch (XNNPACK delegate): ok here (conv net 0.132 ms [0.13-0.135], 25 KB, max diff 1.4e-07; MLP 0.023 ms" in text
+    assert (
+        "torch.export -> ExecuTorch (XNNPACK delegate): ok here (conv net 0.132 ms [0.13-0.135], 25 KB, max diff 1.4e-07; MLP 0.023 ms"
+        in text
+    )
     assert "ExecuTorch 1.5.1" in text and "measured 2026-12-03" in text
     # litert-torch and the portable kernels were not measured: the run that measures them
-    assert "not measured here yet: torch.export -> ExecuTorch (portable kernels, no delegate); litert_torch.convert -> LiteRT; run `advisor probe --suite deploy --framework pytorch`" in text
+    assert (
+        "not measured here yet: torch.export -> ExecuTorch (portable kernels, no delegate); litert_torch.convert -> LiteRT; run `advisor probe --suite deploy --framework pytorch`"
+        in text
+    )
     assert evidence.confirmed and not evidence.contradicted and evidence.caveats == ()
 
 
@@ -207,41 +222,71 @@ def test_a_claimed_path_that_fails_here_is_a_caveat_with_its_error_and_versions(
     evidence = deployment_evidence(
         mobile(),
         measurements(
-            record("pytorch", "litert_torch", "conv", "export_failed", params=LITERT_TORCH,
-                   error="KeyError: 'keras_tensor_5'"),
+            record(
+                "pytorch",
+                "litert_torch",
+                "conv",
+                "export_failed",
+                params=LITERT_TORCH,
+                error="KeyError: 'keras_tensor_5'",
+            ),
             record("pytorch", "litert_torch", "mlp", params=LITERT_TORCH, value=0.0025),
-        ),  # fmt: skip
+        ),
         CATALOGUE,
         "pytorch",
         names=NAMES,
     )
     assert evidence.contradicted
     (caveat,) = evidence.caveats
-    assert caveat.startswith("PyTorch: litert_torch.convert -> LiteRT failed on this machine (export_failed: KeyError: 'keras_tensor_5'; pytorch 2.13.0+cpu, 2026-12-03)")
+    assert caveat.startswith(
+        "PyTorch: litert_torch.convert -> LiteRT failed on this machine (export_failed: KeyError: 'keras_tensor_5'; pytorch 2.13.0+cpu, 2026-12-03)"
+    )
     assert "litert_torch.convert -> LiteRT: failed here (see caveats)" in (evidence.measured or "")
 
 
 def test_a_missing_exporter_is_not_a_failure() -> None:
     evidence = deployment_evidence(
         mobile(),
-        measurements(record("pytorch", "executorch_xnnpack", state="not_installed", params=EXECUTORCH,
-                            error="ModuleNotFoundError: No module named 'executorch'")),
-        CATALOGUE, "pytorch", names=NAMES,
-    )  # fmt: skip
+        measurements(
+            record(
+                "pytorch",
+                "executorch_xnnpack",
+                state="not_installed",
+                params=EXECUTORCH,
+                error="ModuleNotFoundError: No module named 'executorch'",
+            )
+        ),
+        CATALOGUE,
+        "pytorch",
+        names=NAMES,
+    )
     assert not evidence.contradicted and evidence.caveats == ()
-    assert "ExecuTorch (XNNPACK delegate) (exporter or runtime not installed)" in (evidence.measured or "")
+    assert "ExecuTorch (XNNPACK delegate) (exporter or runtime not installed)" in (
+        evidence.measured or ""
+    )
 
 
 def test_the_newest_record_of_a_path_wins() -> None:
     evidence = deployment_evidence(
         mobile(),
         measurements(
-            record("pytorch", "executorch_xnnpack", "conv", "run_failed", params=EXECUTORCH,
-                   error="RuntimeError: old", age=timedelta(days=2)),
-            record("pytorch", "executorch_xnnpack", "conv", params=EXECUTORCH, age=timedelta(hours=1)),
-        ),  # fmt: skip
-        CATALOGUE, "pytorch", names=NAMES,
-    )  # fmt: skip
+            record(
+                "pytorch",
+                "executorch_xnnpack",
+                "conv",
+                "run_failed",
+                params=EXECUTORCH,
+                error="RuntimeError: old",
+                age=timedelta(days=2),
+            ),
+            record(
+                "pytorch", "executorch_xnnpack", "conv", params=EXECUTORCH, age=timedelta(hours=1)
+            ),
+        ),
+        CATALOGUE,
+        "pytorch",
+        names=NAMES,
+    )
     assert not evidence.contradicted
     assert "ExecuTorch (XNNPACK delegate): ok here" in (evidence.measured or "")
 
@@ -250,7 +295,9 @@ def test_a_record_from_another_environment_or_backend_is_not_this_paths() -> Non
     # the ExecuTorch path runs in its own environment: a record without that param is another key
     stray = record("pytorch", "executorch_xnnpack")
     keras_tf = record("keras", "litert", params={"backend": "tensorflow"})
-    found = deployment_evidence(mobile(), measurements(stray, keras_tf), CATALOGUE, "pytorch", names=NAMES)
+    found = deployment_evidence(
+        mobile(), measurements(stray, keras_tf), CATALOGUE, "pytorch", names=NAMES
+    )
     assert "ok here" not in (found.measured or "")
     on_torch = deployment_evidence(
         mobile(), measurements(keras_tf), CATALOGUE, "keras", names=NAMES, backend="pytorch"
@@ -264,12 +311,16 @@ def test_a_record_from_another_environment_or_backend_is_not_this_paths() -> Non
 
 def test_a_declared_impossible_path_is_named_with_its_reason() -> None:
     evidence = deployment_evidence(mobile(), None, CATALOGUE, "keras", names=NAMES, backend="jax")
-    assert "no path to LiteRT: Keras refuses LiteRT export on the JAX backend" in (evidence.measured or "")
+    assert "no path to LiteRT: Keras refuses LiteRT export on the JAX backend" in (
+        evidence.measured or ""
+    )
 
 
 def test_no_target_means_no_deployment_evidence() -> None:
     requirements = mobile(targets=["none"])
-    assert deployment_evidence(requirements, None, CATALOGUE, "pytorch", names=NAMES).measured is None
+    assert (
+        deployment_evidence(requirements, None, CATALOGUE, "pytorch", names=NAMES).measured is None
+    )
 
 
 # -- in the recommendation ------------------------------------------------------------------------
@@ -285,9 +336,15 @@ def test_the_recommendation_cites_the_measured_path_and_keeps_the_score() -> Non
         answers,
         measurements(
             record("pytorch", "executorch_xnnpack", params=EXECUTORCH),
-            record("pytorch", "litert_torch", "conv", "mismatch", params=LITERT_TORCH,
-                   error="max abs difference 0.3 exceeds the tolerance 0.0001"),
-        ),  # fmt: skip
+            record(
+                "pytorch",
+                "litert_torch",
+                "conv",
+                "mismatch",
+                params=LITERT_TORCH,
+                error="max abs difference 0.3 exceeds the tolerance 0.0001",
+            ),
+        ),
     )
     row, entry = _deployment_row(measured, "pytorch")
     before, _ = _deployment_row(plain, "pytorch")
@@ -335,3 +392,36 @@ def test_the_matrix_shows_each_runtime_per_framework_and_backend() -> None:
     assert by["Keras 3 on JAX"]["onnxruntime"].text == "not installed"
     assert by["Apache MXNet"]["executorch"].state == "unsupported"
     assert [row.label for row in rows][:2] == ["TensorFlow", "PyTorch"]  # registry order
+
+
+def _deployment_sd(result: Any) -> float:
+    from advisor.core.decision.uncertainty import score_uncertainty
+
+    spreads = score_uncertainty(result).spreads
+    return next(
+        s.sd for s in spreads if s.framework == "pytorch" and s.criterion is Criterion.DEPLOYMENT
+    )
+
+
+def test_a_measured_path_narrows_the_deployment_scores_spread_and_a_failed_one_widens_it() -> None:
+    policy = KB.uncertainty["deployment"]
+    plain = _deployment_sd(recommend(mobile()))
+    worked = _deployment_sd(
+        recommend(
+            mobile(), measurements(record("pytorch", "executorch_xnnpack", params=EXECUTORCH))
+        )
+    )
+    failed = _deployment_sd(
+        recommend(
+            mobile(),
+            measurements(
+                record("pytorch", "executorch_xnnpack", params=EXECUTORCH),
+                record(
+                    "pytorch", "litert_torch", "conv", "run_failed", params=LITERT_TORCH, error="x"
+                ),
+            ),
+        )
+    )
+    assert worked == pytest.approx(plain * policy["confirmed"], abs=1e-3)
+    assert failed == pytest.approx(plain * policy["contradicted"], abs=1e-3)
+    assert (policy["confirmed"], policy["contradicted"]) == (0.5, 1.5)

@@ -158,7 +158,7 @@ def _run_with_progress(command: Sequence[str], stream: TextIO) -> str | None:
 
         status = Console(file=stream).status("starting")
         status.start()
-    last = ""
+    last, shown = "", 0.0
     try:
         process = subprocess.Popen(  # type: ignore[call-overload]
             list(command),
@@ -184,7 +184,10 @@ def _run_with_progress(command: Sequence[str], stream: TextIO) -> str | None:
                 from rich.markup import escape
 
                 status.update(escape(f"[{elapsed:4.0f} s] {text[:120]}"))
-            elif text.startswith(("Collecting", "Installing", "Successfully", "ERROR")):
+            elif text.startswith(("Installing", "Successfully", "ERROR")) or (
+                elapsed - shown >= 10  # otherwise a line every 10 s says it is still going
+            ):
+                shown = elapsed
                 print(f"  [{elapsed:4.0f} s] {text[:160]}", file=stream, flush=True)
         code = process.wait(timeout=INSTALL_TIMEOUT_S)
     except subprocess.TimeoutExpired:

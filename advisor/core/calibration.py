@@ -432,19 +432,18 @@ def calibrate(
     are also listed under it in `Calibration.by_framework`, so the engine can attach them.
     """
     names = names or {}
-    if measurements is None or not measurements.records:
+    # deployment paths are evidence for the deployment criterion (deployment_evidence), not speed
+    speed = [
+        r
+        for r in (measurements.records if measurements else ())
+        if not r.probe.startswith(DEPLOYMENT_PREFIX)
+    ]
+    if measurements is None or not speed:
         return {}, Calibration(
             used=False, reason="no probe measurements for this machine (run `advisor probe`)"
         )
     frameworks = list(dict.fromkeys(frameworks))
-    # deployment paths are evidence for the deployment criterion (deployment_evidence), not speed
-    records = _current(
-        [
-            r
-            for r in measurements.records
-            if r.framework in frameworks and not r.probe.startswith(DEPLOYMENT_PREFIX)
-        ]
-    )
+    records = _current([r for r in speed if r.framework in frameworks])
     by_fw: dict[str, list[ProbeRecord]] = {fw: [] for fw in frameworks}
     for record in records:
         by_fw[record.framework].append(record)

@@ -27,7 +27,14 @@ from advisor.core.deployment_paths import DeploymentCatalogue, DeploymentPath
 from advisor.core.questionnaire import Requirements, Target
 from probes.records import Measurements, ProbeRecord
 
-FAILED_STATES = ("export_failed", "load_failed", "run_failed", "mismatch", "timeout", "env_conflict")
+FAILED_STATES = (
+    "export_failed",
+    "load_failed",
+    "run_failed",
+    "mismatch",
+    "timeout",
+    "env_conflict",
+)
 MODEL_LABEL = {"conv": "conv net", "mlp": "MLP"}
 
 
@@ -48,6 +55,8 @@ class DeploymentEvidence(NamedTuple):
     """a path to every target's runtimes worked here"""
     contradicted: bool
     """a claimed path failed here"""
+    summaries: tuple[str, ...] = ()
+    """one sentence per outcome, in the same order"""
 
 
 def _deploy_state(record: ProbeRecord) -> str:
@@ -108,7 +117,9 @@ def _figures(record: ProbeRecord) -> str:
 
 
 def _runtime_version(records: Sequence[ProbeRecord], runtime_name: str) -> str:
-    versions = {str(r.details.get("runtime_version")) for r in records if r.details.get("runtime_version")}
+    versions = {
+        str(r.details.get("runtime_version")) for r in records if r.details.get("runtime_version")
+    }
     return f"{runtime_name} {', '.join(sorted(versions))}" if versions else runtime_name
 
 
@@ -117,7 +128,7 @@ def _ok_text(outcome: PathOutcome, runtime_name: str) -> str:
     when = max(r.measured_at for r in records).date().isoformat()
     figures = "; ".join(_figures(r) for r in records)
     delegate = next((str(r.details["delegate"]) for r in records if r.details.get("delegate")), "")
-    on = f", {delegate}" if delegate and delegate not in outcome.path.label else ""
+    on = f", {delegate} delegate" if delegate and "delegate" not in outcome.path.label else ""
     return (
         f"{outcome.path.label}: ok here ({figures}; {_runtime_version(records, runtime_name)}"
         f"{on}; measured {when})"
@@ -125,7 +136,9 @@ def _ok_text(outcome: PathOutcome, runtime_name: str) -> str:
 
 
 def _failure_text(outcome: PathOutcome, framework_name: str) -> str:
-    bad = next(r for r in outcome.records if _deploy_state(r) in (*FAILED_STATES, "failed", "missing"))
+    bad = next(
+        r for r in outcome.records if _deploy_state(r) in (*FAILED_STATES, "failed", "missing")
+    )
     versions = ", ".join(f"{k} {v}" for k, v in sorted(bad.versions.items()) if k != "python")
     error = (bad.error or _deploy_state(bad)).splitlines()[0][:240]
     return (
@@ -156,7 +169,7 @@ def deployment_evidence(
     name = names.get(framework, framework)
     label = f"{name} on {names.get(backend, backend)}" if backend else name
     if catalogue is None or not targets:
-        return DeploymentEvidence(targets, (), None, (), False, False)
+        return DeploymentEvidence(targets, (), None, (), False, False)  # nothing to deploy to
     wanted = catalogue.runtimes_for(targets)
     paths = [p for p in catalogue.paths_for(framework, backend) if p.runtime in wanted]
     records = list(measurements.records) if measurements is not None else []
@@ -164,17 +177,29 @@ def deployment_evidence(
     runtime_name = {r.id: r.name for r in catalogue.runtime}
     said: list[str] = []
     caveats: list[str] = []
+    summaries: list[str] = []
     for outcome in outcomes:
         if outcome.state == "ok":
-            said.append(_ok_text(outcome, runtime_name[outcome.path.runtime]))
+            summaries.append(_ok_text(outcome, runtime_name[outcome.path.runtime]))
+            said.append(summaries[-1])
         elif outcome.state == "failed":
             caveats.append(_failure_text(outcome, label))
+            summaries.append(caveats[-1])
             said.append(f"{outcome.path.label}: failed here (see caveats)")
+        else:
+            command = probe_command(framework, [outcome.path])
+            why = (
+                "exporter or runtime not installed"
+                if outcome.state == "not_installed"
+                else "not measured yet"
+            )
+            summaries.append(f"{outcome.path.label}: {why}; run {command}")
     missing = [o for o in outcomes if o.state in ("not_measured", "not_installed")]
     if missing:
         command = probe_command(framework, [o.path for o in missing])
         listed = "; ".join(
-            o.path.label + (" (exporter or runtime not installed)" if o.state == "not_installed" else "")
+            o.path.label
+            + (" (exporter or runtime not installed)" if o.state == "not_installed" else "")
             for o in missing
         )
         said.append(f"not measured here yet: {listed}; run {command}")
@@ -193,5 +218,11 @@ def deployment_evidence(
     else:
         measured = f"Deployment paths to {where}, on this machine: " + " | ".join(said)
     return DeploymentEvidence(
-        targets, outcomes, measured, tuple(caveats), confirmed and bool(reached), contradicted
+        targets,
+        outcomes,
+        measured,
+        tuple(caveats),
+        confirmed and bool(reached),
+        contradicted,
+        tuple(summaries),
     )

@@ -56,16 +56,29 @@ def deployment_matrix(
     """One row per framework in registry order (`names`), a front-end once per backend."""
     rows = []
     for framework in names:
-        for backend in backends_of.get(framework) or [None]:
-            label = f"{names[framework]} on {names.get(backend, backend)}" if backend else names[framework]
+        options: list[str | None] = list(backends_of.get(framework) or []) or [None]
+        for backend in options:
+            label = (
+                f"{names[framework]} on {names.get(backend, backend)}"
+                if backend
+                else names[framework]
+            )
             cells: dict[str, Cell] = {}
             for runtime in catalogue.runtime:
-                paths = [p for p in catalogue.paths_for(framework, backend) if p.runtime == runtime.id]
+                paths = [
+                    p for p in catalogue.paths_for(framework, backend) if p.runtime == runtime.id
+                ]
                 if paths:
-                    outcomes = [path_outcome(p, path_records(records, framework, backend, p)) for p in paths]
+                    outcomes = [
+                        path_outcome(p, path_records(records, framework, backend, p)) for p in paths
+                    ]
                     cells[runtime.id] = _cell(outcomes)
                     continue
-                refused = [u for u in catalogue.unsupported_for(framework, backend) if u.runtime == runtime.id]
+                refused = [
+                    u
+                    for u in catalogue.unsupported_for(framework, backend)
+                    if u.runtime == runtime.id
+                ]
                 cells[runtime.id] = Cell("unsupported", "unsupported") if refused else Cell("", "-")
             if any(c.state for c in cells.values()):
                 rows.append(MatrixRow(framework, backend, label, cells))

@@ -44,6 +44,7 @@ from advisor.core.recommendation import (
     Caveat,
     ClaimEvidence,
     CriterionScore,
+    DeploymentPathResult,
     Exclusion,
     RankedFramework,
     Reason,
@@ -523,7 +524,7 @@ def recommend(
         for b in backends:
             inherited = {c.criterion: c.score for c in scored[b].criteria}
             own = _frontend_option(kb, fw, b, measured, inherited)
-            evidence, deploy_caveats = deployment(fw, b)
+            evidence, deploy_caveats, _ = deployment(fw, b)
             scored_options.append(
                 (
                     b,
@@ -582,6 +583,7 @@ def recommend(
                 evidence=entry.evidence,
                 caveats=entry.caveats,
                 reasons=_reasons(entry, rival, prepared),
+                deployment=deployment(fw, backend)[2],
             )
         )
     margin = round(ranking[0].score - ranking[1].score, 2) if len(ranking) > 1 else None
@@ -671,7 +673,8 @@ def _usable(
     return {fw for fw in knowledge.frameworks if fw not in blocked}
 
 
-DeploymentLookup = Callable[[str, str | None], tuple[dict[Criterion, str], list[Caveat]]]
+DeploymentFound = tuple[dict[Criterion, str], list[Caveat], list[DeploymentPathResult]]
+DeploymentLookup = Callable[[str, str | None], DeploymentFound]
 
 
 def _deployment_evidence(
@@ -681,24 +684,37 @@ def _deployment_evidence(
     caveats of claimed paths that failed here (advisor.core.deployment_evidence)."""
     targets = [t for t in requirements.deployment.targets if t.value != "none"]
     if kb.deployment is None or not targets:
-        return lambda fw, backend: ({}, [])
+        return lambda fw, backend: ({}, [], [])
     from advisor.core.deployment_evidence import deployment_evidence
 
     names = {fw: profile.name for fw, profile in kb.frameworks.items()}
-    found: dict[tuple[str, str | None], tuple[dict[Criterion, str], list[Caveat]]] = {}
+    found: dict[tuple[str, str | None], DeploymentFound] = {}
 
-    def lookup(fw: str, backend: str | None) -> tuple[dict[Criterion, str], list[Caveat]]:
+    def lookup(fw: str, backend: str | None) -> DeploymentFound:
         if (fw, backend) not in found:
             evidence = deployment_evidence(
                 requirements, measurements, kb.deployment, fw, names=names, backend=backend
             )
             claims = sorted({c for o in evidence.outcomes for c in o.path.claims})
+            paths = [
+                _make(
+                    DeploymentPathResult,
+                    probe=o.path.probe,
+                    label=o.path.label,
+                    runtime=o.path.runtime,
+                    state=o.state,
+                    summary=summary,
+                    claims=list(o.path.claims),
+                )
+                for o, summary in zip(evidence.outcomes, evidence.summaries, strict=True)
+            ]
             found[(fw, backend)] = (
                 {Criterion.DEPLOYMENT: evidence.measured} if evidence.measured else {},
                 [
                     _make(Caveat, message=m, rule="deployment-probe", claims=claims)
                     for m in evidence.caveats
                 ],
+                paths,
             )
         return found[(fw, backend)]
 

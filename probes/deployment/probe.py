@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,21 +99,22 @@ def _result(status: str, params: dict[str, Any], details: dict[str, Any], **fiel
 
 
 def _run_runtime(
-    exported: Exported, folder: Path, budget: Budgets, threads: int, root: Path
-) -> dict[str, Any]:
-    """The runtime step in its interpreter, killed (with what it started) on a timeout."""
-    np.save(folder / "input.npy", np.ascontiguousarray(exported.x), allow_pickle=False)
-    np.save(folder / "expected.npy", np.asarray(exported.eager), allow_pickle=False)
-    result_file = folder / "result.json"
-    command = [
-        runtime_python(exported.runtime),
-        "-m",
-        "probes.deployment.runtime",
-        "--runtime", exported.runtime,
-        "--artifact", str(exported.artifact),
-        "--input", str(folder / "input.npy"),
-        "--expected", str(folder / "expected.npy"),
-        "--result", str(result_file),
+    jobs: Sequence[tuple[Exported, Path]], budget: Budgets, threads: int, root: Path
+) -> list[dict[str, Any]]:
+    """The runtime step for every (exported, folder) job of one runtime, in one process of the
+    runtime's interpreter, killed (with what it started) on a timeout; one outcome per job."""
+    runtime = jobs[0][0].runtime
+    command = [runtime_python(runtime), "-m", "probes.deployment.runtime", "--runtime", runtime]
+    for exported, folder in jobs:
+        np.save(folder / "input.npy", np.ascontiguousarray(exported.x), allow_pickle=False)
+        np.save(folder / "expected.npy", np.asarray(exported.eager), allow_pickle=False)
+        command += [
+            "--artifact", str(exported.artifact),
+            "--input", str(folder / "input.npy"),
+            "--expected", str(folder / "expected.npy"),
+            "--result", str(folder / "result.json"),
+        ]  # fmt: skip
+    command += [
         "--tolerance", str(TOLERANCE),
         "--warmup", str(budget.warmup),
         "--calls", str(budget.calls),
@@ -136,26 +137,34 @@ def _run_runtime(
             **popen_options(),
         )
     except OSError as error:
-        return {"status": "not_installed", "error": f"cannot start {command[0]}: {error}"}
+        failure = {"status": "not_installed", "error": f"cannot start {command[0]}: {error}"}
+        return [failure for _ in jobs]
+    timed_out = False
     try:
-        _, err = process.communicate(timeout=RUN_TIMEOUT_S)
+        _, err = process.communicate(timeout=RUN_TIMEOUT_S * len(jobs))
     except subprocess.TimeoutExpired:
-        kill_group(process)
-        return {
-            "status": "timeout",
-            "error": f"the runtime gave no result within {RUN_TIMEOUT_S:g} s",
-        }
+        timed_out, err = True, ""
     finally:
         kill_group(process)
-    try:
-        found: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        tail = " ".join((err or "").split())[-300:]
-        return {
-            "status": "run_failed",
-            "error": f"the runtime step exited with code {process.returncode}: {tail}",
-        }
-    return found
+    outcomes = []
+    for _, folder in jobs:
+        try:
+            outcomes.append(json.loads((folder / "result.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            if timed_out:
+                limit = RUN_TIMEOUT_S * len(jobs)
+                outcomes.append(
+                    {"status": "timeout", "error": f"the runtime gave no result within {limit:g} s"}
+                )
+            else:
+                tail = " ".join((err or "").split())[-300:]
+                outcomes.append(
+                    {
+                        "status": "run_failed",
+                        "error": f"the runtime step exited with code {process.returncode}: {tail}",
+                    }
+                )
+    return outcomes
 
 
 def _export_failure(error: BaseException) -> tuple[str, str]:
@@ -170,48 +179,47 @@ def _export_failure(error: BaseException) -> tuple[str, str]:
     return "export_failed", message
 
 
-def measure_path(
-    framework: str,
-    path: str,
-    model: str,
-    *,
-    seed: int = 0,
-    suite: str = "quick",
-    threads: int = 1,
-    exporter: Exporter | None = None,
-    extra_params: Mapping[str, Any] | None = None,
-) -> Result:
-    """One deployment path for one model: export, hand over, run, compare, time."""
-    params: dict[str, Any] = {**(extra_params or {}), "path": path, "model": model, "batch": 1}
-    budget = BUDGETS.get(suite, BUDGETS["quick"])
-    root = Path(__file__).resolve().parents[2]
+def _export(
+    framework: str, path: str, model: str, seed: int, folder: Path, exporter: Exporter | None
+) -> tuple[Exported | None, dict[str, Any], Result | None]:
+    """Export one model: (exported, details so far, None) or (None, details, the failure)."""
+    params: dict[str, Any] = {"path": path, "model": model, "batch": 1}
     details: dict[str, Any] = {"tolerance": TOLERANCE}
-    with tempfile.TemporaryDirectory(prefix="advisor-deploy-") as name:
-        folder = Path(name)
-        started = time.perf_counter()
-        try:
-            export = exporter or exporters(framework)[path]
-            exported = export(model, seed, folder)
-        except KeyError:
-            return _result(
-                "export_failed",
-                params,
-                details,
-                error=f"{framework} has no deployment path {path!r}",
-            )
-        except ReferenceMismatch as error:
-            return _result("export_failed", params, details, error=f"ReferenceMismatch: {error}")
-        except Exception as error:
-            status, message = _export_failure(error)
-            return _result(status, params, details, error=message)
-        details.update(exported.details)
-        details["export_s"] = round(time.perf_counter() - started, 4)
-        details["runtime"] = exported.runtime
-        try:
-            details["artifact_bytes"] = artifact_bytes(exported.artifact)
-        except OSError as error:
-            return _result("export_failed", params, details, error=f"no artifact: {error}")
-        outcome = _run_runtime(exported, folder, budget, threads, root)
+    started = time.perf_counter()
+    try:
+        export = exporter or exporters(framework).get(path)
+        if export is None:
+            error = f"{framework} has no deployment path {path!r}"
+            return None, details, _result("export_failed", params, details, error=error)
+        exported = export(model, seed, folder)
+    except ReferenceMismatch as error:
+        return (
+            None,
+            details,
+            _result("export_failed", params, details, error=f"ReferenceMismatch: {error}"),
+        )
+    except Exception as error:
+        status, message = _export_failure(error)
+        return None, details, _result(status, params, details, error=message)
+    details.update(exported.details)
+    details["export_s"] = round(time.perf_counter() - started, 4)
+    details["runtime"] = exported.runtime
+    try:
+        details["artifact_bytes"] = artifact_bytes(exported.artifact)
+    except OSError as error:
+        return (
+            None,
+            details,
+            _result("export_failed", params, details, error=f"no artifact: {error}"),
+        )
+    return exported, details, None
+
+
+def _judged(
+    model: str, path: str, details: dict[str, Any], outcome: Mapping[str, Any], budget: Budgets
+) -> Result:
+    """The record of one model from what the runtime step said."""
+    params: dict[str, Any] = {"path": path, "model": model, "batch": 1}
     status = str(outcome.get("status", "run_failed"))
     for key in (
         "runtime_version",
@@ -255,6 +263,62 @@ def measure_path(
     )
 
 
+def measure_models(
+    framework: str,
+    path: str,
+    names: Sequence[str] = models.MODELS,
+    *,
+    seed: int = 0,
+    suite: str = "quick",
+    threads: int = 1,
+    exporter: Exporter | None = None,
+) -> list[Result]:
+    """One deployment path for each model: export all, then one runtime process runs, compares
+    and times every artifact; one result per model, in order."""
+    budget = BUDGETS.get(suite, BUDGETS["quick"])
+    root = Path(__file__).resolve().parents[2]
+    results: dict[str, Result] = {}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="advisor-deploy-") as name:
+        jobs: list[tuple[str, Exported, Path, dict[str, Any]]] = []
+        for model in names:
+            folder = Path(name) / model
+            folder.mkdir()
+            exported, details, failure = _export(framework, path, model, seed, folder, exporter)
+            if failure is not None or exported is None:
+                results[model] = failure or _result("export_failed", {}, details)
+            else:
+                jobs.append((model, exported, folder, details))
+        by_runtime: dict[str, list[tuple[str, Exported, Path, dict[str, Any]]]] = {}
+        for job in jobs:
+            by_runtime.setdefault(job[1].runtime, []).append(job)
+        for group in by_runtime.values():
+            outcomes = _run_runtime([(e, f) for _, e, f, _ in group], budget, threads, root)
+            for (model, _, _, details), outcome in zip(group, outcomes, strict=True):
+                results[model] = _judged(model, path, details, outcome, budget)
+    took = round(time.perf_counter() - started, 3)
+    for result in results.values():
+        result["details"]["path_s"] = took  # the whole path, every model: what it costs a run
+    return [results[model] for model in names]
+
+
+def measure_path(
+    framework: str,
+    path: str,
+    model: str,
+    *,
+    seed: int = 0,
+    suite: str = "quick",
+    threads: int = 1,
+    exporter: Exporter | None = None,
+) -> Result:
+    """One deployment path for one model (see `measure_models`)."""
+    (result,) = measure_models(
+        framework, path, (model,), seed=seed, suite=suite, threads=threads, exporter=exporter
+    )
+    return result
+
+
 def _parameters(model: str) -> int:
     if model == "conv":
         return models.conv_net(0)[0].parameters()
@@ -262,22 +326,7 @@ def _parameters(model: str) -> int:
 
 
 def run_path(
-    framework: str,
-    probe: str,
-    *,
-    seed: int,
-    suite: str,
-    threads: int,
-    extra_params: Mapping[str, Any] | None = None,
+    framework: str, probe: str, *, seed: int, suite: str, threads: int
 ) -> Iterator[Result]:
     """Both reference models along one path (the worker's `deploy.<path>` probe)."""
-    for model in models.MODELS:
-        yield measure_path(
-            framework,
-            path_id(probe),
-            model,
-            seed=seed,
-            suite=suite,
-            threads=threads,
-            extra_params=extra_params,
-        )
+    yield from measure_models(framework, path_id(probe), seed=seed, suite=suite, threads=threads)

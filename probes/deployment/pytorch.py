@@ -20,6 +20,7 @@ from probes.deployment.export import Exported, Exporter, check_eager
 
 def _module(model: str, seed: int) -> tuple[torch.nn.Module, np.ndarray]:
     """The reference model as an eval-mode torch module, and its input."""
+    pairs: tuple[tuple[Any, np.ndarray, np.ndarray], ...]
     if model == "conv":
         net, x = models.conv_net(seed)
         conv1 = torch.nn.Conv2d(3, 16, 3, padding=1)

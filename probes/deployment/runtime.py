@@ -199,33 +199,35 @@ def run_artifact(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Each job (an --artifact with its --input, --expected and --result, in order) in turn, one
+    runtime import for all; each result file is written as soon as its job is done."""
     parser = argparse.ArgumentParser(
         prog="python -m probes.deployment.runtime", description=__doc__
     )
     parser.add_argument("--runtime", required=True, choices=sorted(RUNTIMES))
-    parser.add_argument("--artifact", required=True, type=Path)
-    parser.add_argument("--input", required=True, type=Path)
-    parser.add_argument("--expected", required=True, type=Path)
-    parser.add_argument("--result", required=True, type=Path)
+    for name in ("--artifact", "--input", "--expected", "--result"):
+        parser.add_argument(name, required=True, type=Path, action="append")
     parser.add_argument("--tolerance", type=float, default=1e-4)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--min-seconds", type=float, default=0.2)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    jobs = list(zip(args.artifact, args.input, args.expected, args.result, strict=False))
+    if len({len(args.artifact), len(args.input), len(args.expected), len(args.result)}) != 1:
+        parser.error("give one --input, --expected and --result per --artifact")
     budget = Budget(warmup=args.warmup, min_repeats=args.calls, min_seconds=args.min_seconds)
-    x = np.load(args.input, allow_pickle=False)
-    expected = np.load(args.expected, allow_pickle=False)
-    result = run_artifact(
-        args.runtime,
-        args.artifact,
-        x,
-        expected,
-        tolerance=args.tolerance,
-        budget=budget,
-        threads=args.threads,
-    )
-    args.result.write_text(json.dumps(result), encoding="utf-8")
+    for artifact, given, expected, result_file in jobs:
+        result = run_artifact(
+            args.runtime,
+            artifact,
+            np.load(given, allow_pickle=False),
+            np.load(expected, allow_pickle=False),
+            tolerance=args.tolerance,
+            budget=budget,
+            threads=args.threads,
+        )
+        result_file.write_text(json.dumps(result), encoding="utf-8")
     return 0
 
 

@@ -18,7 +18,7 @@ from probes.deployment import models
 from probes.deployment.export import Exported, Exporter, check_eager
 
 
-class _Net(tf.Module):
+class _Net(tf.Module):  # type: ignore[misc]  # tf is untyped
     def __init__(self, model: str, seed: int) -> None:
         super().__init__()
         self.model = model

@@ -213,7 +213,7 @@ def _bf16_matmul() -> None:
 
 
 def _tf2onnx() -> tuple[bytes, np.ndarray, np.ndarray]:
-    import tf2onnx  # type: ignore[import-not-found]
+    import tf2onnx
 
     weights = tf.constant(np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(4, 2))
     dense = tf.function(lambda v: tf.nn.relu(v @ weights + 0.5))

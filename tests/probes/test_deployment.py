@@ -73,7 +73,9 @@ def test_an_artifact_whose_output_strays_is_a_mismatch_and_is_not_timed(dense: A
 
 def test_a_wrong_shape_is_a_mismatch(dense: Any) -> None:
     artifact, x, expected = dense
-    result = run_artifact("onnxruntime", artifact, x, expected.T, tolerance=1e-4, budget=QUICK_BUDGET)
+    result = run_artifact(
+        "onnxruntime", artifact, x, expected.T, tolerance=1e-4, budget=QUICK_BUDGET
+    )
     assert result["status"] == "mismatch" and "output shape (1, 4)" in result["error"]
 
 
@@ -83,7 +85,9 @@ def test_a_damaged_artifact_is_load_failed(tmp_path: Path, dense: Any) -> None:
     broken.write_bytes(b"not an onnx model")
     result = run_artifact("onnxruntime", broken, x, expected, tolerance=1e-4, budget=QUICK_BUDGET)
     assert result["status"] == "load_failed"
-    assert result["error"].startswith(("InvalidProtobuf", "Fail", "RuntimeError", "InvalidArgument"))
+    assert result["error"].startswith(
+        ("InvalidProtobuf", "Fail", "RuntimeError", "InvalidArgument")
+    )
 
 
 def test_an_input_the_model_refuses_is_run_failed(dense: Any) -> None:
@@ -163,7 +167,9 @@ class TestPyTorchPaths:
         assert "exceeds the tolerance" in result["error"]
         assert result["value"] is None
 
-    def test_an_exporter_that_raises_is_export_failed(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_an_exporter_that_raises_is_export_failed(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         import torch
 
         def broken_export(*args: Any, **kwargs: Any) -> None:
@@ -185,18 +191,36 @@ class TestPyTorchPaths:
         result = self.measure(garbage)
         assert (result["status"], result["details"]["deploy_status"]) == ("failed", "load_failed")
 
+    def test_an_unknown_path_and_an_exporters_own_key_error_are_export_failures(self) -> None:
+        unknown = self.measure(path="onnx_nowhere")
+        assert unknown["details"]["deploy_status"] == "export_failed"
+        assert unknown["error"] == "pytorch has no deployment path 'onnx_nowhere'"
+
+        def lookup_fails(model: str, seed: int, folder: Path) -> Exported:
+            raise KeyError("keras_tensor_5")  # what tf2onnx's from_keras raises on Keras 3
+
+        raised = self.measure(lookup_fails)
+        assert (raised["details"]["deploy_status"], raised["error"]) == (
+            "export_failed",
+            "KeyError: 'keras_tensor_5'",
+        )
+
     def test_a_missing_exporter_package_is_not_installed_not_a_failure(self) -> None:
         result = self.measure(path="executorch_xnnpack")  # executorch lives in its own environment
         if result["details"]["deploy_status"] == "ok":
             pytest.skip("executorch is installed in this environment")  # pragma: no cover
-        assert (result["status"], result["details"]["deploy_status"]) == ("skipped", "not_installed")
+        assert (result["status"], result["details"]["deploy_status"]) == (
+            "skipped",
+            "not_installed",
+        )
         assert "executorch" in result["error"]
 
 
 # -- the probe command ------------------------------------------------------------------------------
 def advisor(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "advisor", *args], cwd=REPO, capture_output=True, text=True,
+        [sys.executable, "-m", "advisor", *args], check=False, cwd=REPO, capture_output=True,
+        text=True,
         timeout=timeout,
     )  # fmt: skip
 
@@ -208,8 +232,10 @@ def test_the_plan_gives_each_worker_its_deployment_paths() -> None:
     assert not any("environment executorch" in line for line in quick)
     deploy = advisor("probe", "--plan", "--suite", "deploy", "--framework", "pytorch").stdout
     assert "probes deploy.onnx_dynamo, deploy.onnx_legacy\n" in deploy
-    assert ".venv-executorch/bin/python (knowledge/deployment.toml, environment executorch); " \
+    assert (
+        ".venv-executorch/bin/python (knowledge/deployment.toml, environment executorch); "
         "probes deploy.executorch_xnnpack, deploy.executorch_portable" in deploy
+    )
     tiny = advisor("probe", "--plan", "--suite", "tiny").stdout
     assert "deploy." not in tiny
     one = advisor("probe", "--plan", "--probe", "deploy.onnx_legacy").stdout.splitlines()
@@ -231,7 +257,10 @@ def test_the_default_paths_of_pytorch_and_tensorflow_run_store_and_show(tmp_path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     records = json.loads(done.stdout)
-    states = {(r["framework"], r["probe"], r["params"]["model"]): r["details"]["deploy_status"] for r in records}
+    states = {
+        (r["framework"], r["probe"], r["params"]["model"]): r["details"]["deploy_status"]
+        for r in records
+    }
     assert states == {
         ("pytorch", "deploy.onnx_dynamo", "conv"): "ok",
         ("pytorch", "deploy.onnx_dynamo", "mlp"): "ok",
@@ -239,10 +268,14 @@ def test_the_default_paths_of_pytorch_and_tensorflow_run_store_and_show(tmp_path
         ("tensorflow", "deploy.litert", "mlp"): "ok",
     }
     litert = next(r for r in records if r["probe"] == "deploy.litert")
-    assert litert["details"]["runtime"] == "litert" and litert["details"]["runtime_version"] == "2.3.0"
+    assert (
+        litert["details"]["runtime"] == "litert" and litert["details"]["runtime_version"] == "2.3.0"
+    )
     shown = advisor("probe", "--show", "--store", store).stdout
     matrix = shown[shown.index("deployment (conv net)") :].splitlines()
     pytorch_row = next(line for line in matrix if line.startswith("PyTorch "))
     tensorflow_row = next(line for line in matrix if line.startswith("TensorFlow "))
-    assert pytorch_row.split()[1] == "ok" and "not measured" in pytorch_row  # ONNX yes, ExecuTorch not yet
+    assert (
+        pytorch_row.split()[1] == "ok" and "not measured" in pytorch_row
+    )  # ONNX yes, ExecuTorch not yet
     assert tensorflow_row.split()[1:3] == ["not", "measured"] and " ok " in tensorflow_row
