@@ -279,3 +279,61 @@ def test_the_default_paths_of_pytorch_and_tensorflow_run_store_and_show(tmp_path
         pytorch_row.split()[1] == "ok" and "not measured" in pytorch_row
     )  # ONNX yes, ExecuTorch not yet
     assert tensorflow_row.split()[1:3] == ["not", "measured"] and " ok " in tensorflow_row
+
+
+def test_a_mobile_explanation_cites_stored_executorch_figures_or_the_probe_to_run(
+    tmp_path: Path,
+) -> None:
+    """`advisor explain` on a store holding this machine's ExecuTorch records, and on none."""
+    from datetime import datetime, timezone
+
+    from probes.fingerprint import machine_fingerprint, machine_id
+    from probes.paths import gpu_cache_file
+    from probes.records import ProbeRecord
+    from probes.store import open_store
+
+    here = str(machine_id(dict(machine_fingerprint(gpu_cache=gpu_cache_file()))))
+    store = tmp_path / "probes.db"
+    with open_store(store) as db:
+        db.add(
+            ProbeRecord(
+                framework="pytorch",
+                probe="deploy.executorch_xnnpack",
+                status="ok",
+                value=value,
+                unit="ms",
+                higher_is_better=False,
+                params={
+                    "environment": "executorch",
+                    "path": "executorch_xnnpack",
+                    "model": model,
+                    "batch": 1,
+                    "device": "cpu",
+                    "threads": 2,
+                },
+                details={
+                    "deploy_status": "ok",
+                    "artifact_bytes": 26_024,
+                    "max_abs_diff": 1.2e-6,
+                    "ci95_low_ms": value * 0.95,
+                    "ci95_high_ms": value * 1.05,
+                    "runtime_version": "1.5.1",
+                    "delegate": "XNNPACK",
+                },
+                machine_id=here,
+                measured_at=datetime.now(timezone.utc),
+                run_id="t",
+            )
+            for model, value in (("conv", 0.221), ("mlp", 0.033))
+        )
+    answers = str(REPO / "examples" / "mobile-vision-app.toml")
+    cited = advisor("explain", "pytorch", "--answers", answers, "--store", str(store))
+    assert cited.returncode == 0, cited.stderr
+    line = next(x for x in cited.stdout.splitlines() if "measured: Deployment paths" in x)
+    assert "torch.export -> ExecuTorch (XNNPACK delegate): ok here (conv net 0.221 ms" in line
+    assert "ExecuTorch 1.5.1" in line
+    assert "litert_torch.convert -> LiteRT" in line and "--suite deploy --framework pytorch" in line
+    bare = advisor("explain", "pytorch", "--answers", answers, "--store", str(tmp_path / "none.db"))
+    line = next(x for x in bare.stdout.splitlines() if "measured: Deployment paths" in x)
+    assert "ok here" not in line
+    assert line.endswith("run `advisor probe --suite deploy --framework pytorch`")
