@@ -16,6 +16,7 @@ import pytest
 from advisor.core.criteria import Criterion
 from advisor.core.deployment_evidence import deployment_evidence
 from advisor.core.deployment_matrix import deployment_matrix
+from advisor.core.deployment_paths import catalogue_of
 from advisor.core.engine import recommend
 from advisor.core.in_force import knowledge_in_force
 from advisor.core.knowledge import KnowledgeError, build_knowledge
@@ -26,7 +27,7 @@ from probes.records import Measurements, ProbeRecord
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
 KB = knowledge_in_force()
-CATALOGUE = KB.deployment
+CATALOGUE = catalogue_of(KB)
 NAMES = {fw: p.name for fw, p in KB.frameworks.items()}
 DEPLOYMENT_FILE = "knowledge/deployment.toml"
 

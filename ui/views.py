@@ -485,17 +485,19 @@ def deployment_matrix_frame(records: Sequence[ProbeRecord]) -> pd.DataFrame | No
     """Framework (a front-end once per backend) x runtime, as `advisor probe --show` prints it;
     None when the knowledge has no deployment catalogue or no deployment path was measured."""
     from advisor.core.deployment_matrix import deployment_matrix
+    from advisor.core.deployment_paths import catalogue_of
     from advisor.core.in_force import knowledge_in_force
 
     kb = knowledge_in_force()
-    if kb.deployment is None or not any(r.probe.startswith("deploy.") for r in records):
+    catalogue = catalogue_of(kb)
+    if catalogue is None or not any(r.probe.startswith("deploy.") for r in records):
         return None
     names = {fw: p.name for fw, p in kb.frameworks.items()}
     backends = {fw: list(p.backends) for fw, p in kb.frameworks.items()}
-    rows = deployment_matrix(kb.deployment, records, names, backends)
+    rows = deployment_matrix(catalogue, records, names, backends)
     return pd.DataFrame(
         [
-            {"Framework": row.label, **{r.name: row.cells[r.id].text for r in kb.deployment.runtime}}
+            {"Framework": row.label, **{r.name: row.cells[r.id].text for r in catalogue.runtime}}
             for row in rows
         ]
     )

@@ -33,7 +33,9 @@ def worker_suite(suite: str) -> str:
 
 def runtime_pythons(kb: Any, python: str | None = None) -> str:
     """$ADVISOR_DEPLOY_PYTHONS for a worker: each light runtime -> the advisor's interpreter."""
-    catalogue = kb.deployment
+    from advisor.core.deployment_paths import catalogue_of
+
+    catalogue = catalogue_of(kb)
     if catalogue is None:
         return "{}"
     chosen = python or sys.executable
@@ -48,9 +50,10 @@ def with_probes(
     planned: Sequence[Any], kb: Any, suite: str, only: Sequence[str], root: Path
 ) -> list[Any]:
     """The plan with each item's probe list, plus an item per deployment environment used."""
+    from advisor.core.deployment_paths import catalogue_of
     from probes.catalogue import suite_probes
 
-    catalogue = kb.deployment
+    catalogue = catalogue_of(kb)
     pythons = runtime_pythons(kb)
     compute_suite = suite != "deploy"
     every_suite = bool(only)  # a probe asked for by name runs whichever suite lists it

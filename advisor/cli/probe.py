@@ -458,9 +458,10 @@ def _with_environments(plan: list[PlannedFramework], root: Path) -> list[Planned
     """Set up the deployment environments the plan uses (on first use; a few GB); an
     environment that cannot be made is reported and its worker dropped, the rest still run."""
     from advisor.cli.deploy_plan import ensure_environment
+    from advisor.core.deployment_paths import catalogue_of
     from advisor.core.in_force import knowledge_in_force
 
-    catalogue = knowledge_in_force().deployment
+    catalogue = catalogue_of(knowledge_in_force())
     kept = []
     for item in plan:
         if item.venv is not None and catalogue is not None:
@@ -582,15 +583,17 @@ def _print_records(records: Sequence[ProbeRecord], fmt: str, out: TextIO, path: 
 def _print_deployment_matrix(records: Sequence[ProbeRecord], out: TextIO) -> None:
     """Framework x runtime: which deployment paths work here (knowledge/deployment.toml)."""
     from advisor.core.deployment_matrix import deployment_matrix
+    from advisor.core.deployment_paths import catalogue_of
     from advisor.core.in_force import knowledge_in_force
 
     kb = knowledge_in_force()
-    if kb.deployment is None:
+    catalogue = catalogue_of(kb)
+    if catalogue is None:
         return
     names = {fw: p.name for fw, p in kb.frameworks.items()}
     backends = {fw: list(p.backends) for fw, p in kb.frameworks.items()}
-    rows = deployment_matrix(kb.deployment, records, names, backends)
-    runtimes = list(kb.deployment.runtime)
+    rows = deployment_matrix(catalogue, records, names, backends)
+    runtimes = list(catalogue.runtime)
     table = [["deployment (conv net)", *[r.name.split(" (")[0] for r in runtimes]]]
     table += [[row.label, *[row.cells[r.id].text for r in runtimes]] for row in rows]
     out.write(safe("\n" + render_table(table)))

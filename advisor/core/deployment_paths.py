@@ -10,7 +10,7 @@ with the file named, not a surprise at probe time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,7 +21,7 @@ SUITES = ("quick", "deploy", "full")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Runtime(_Strict):
@@ -171,3 +171,9 @@ def check_catalogue(
         if environment.framework not in backends_of:
             return f"environment '{environment.id}': unknown framework '{environment.framework}'"
     return None
+
+
+def catalogue_of(knowledge: Any) -> DeploymentCatalogue | None:
+    """The knowledge's deployment catalogue (None when it has no deployment.toml)."""
+    found = getattr(knowledge, "deployment", None)
+    return found if isinstance(found, DeploymentCatalogue) else None

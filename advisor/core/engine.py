@@ -686,6 +686,9 @@ def _deployment_evidence(
     if kb.deployment is None or not targets:
         return lambda fw, backend: ({}, [], [])
     from advisor.core.deployment_evidence import deployment_evidence
+    from advisor.core.deployment_paths import catalogue_of
+
+    catalogue = catalogue_of(kb)
 
     names = {fw: profile.name for fw, profile in kb.frameworks.items()}
     found: dict[tuple[str, str | None], DeploymentFound] = {}
@@ -693,7 +696,7 @@ def _deployment_evidence(
     def lookup(fw: str, backend: str | None) -> DeploymentFound:
         if (fw, backend) not in found:
             evidence = deployment_evidence(
-                requirements, measurements, kb.deployment, fw, names=names, backend=backend
+                requirements, measurements, catalogue, fw, names=names, backend=backend
             )
             claims = sorted({c for o in evidence.outcomes for c in o.path.claims})
             paths = [

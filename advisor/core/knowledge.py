@@ -457,7 +457,8 @@ class Knowledge:
     overridden_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """claim id -> seed claims (outdated or wrong) that this claim's evidence overturns"""
     deployment: DeploymentCatalogue | None = None
-    """the deployment paths the probes measure (knowledge/deployment.toml); None without it"""
+    """the deployment paths the probes measure (knowledge/deployment.toml), None without it; as
+    a model, so the compiled cache restores it without validating again (that costs ~40 ms)"""
     uncertainty: Mapping[str, Any] = field(default_factory=dict)
     """how uncertain scores are (knowledge/uncertainty.toml), validated at load and kept as plain
     data, so a command that never analyses need not import its model; `policy_of` in
