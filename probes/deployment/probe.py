@@ -170,10 +170,11 @@ def _run_runtime(
 def _export_failure(error: BaseException) -> tuple[str, str]:
     text = " ".join(str(error).split()) or type(error).__name__
     message = f"{type(error).__name__}: {text}"[:500]
-    if isinstance(error, ModuleNotFoundError) or (
-        isinstance(error, ImportError) and "install" in text.lower()
-    ):
-        return "not_installed", message  # a package the exporter needs is absent
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        package = error.name.split(".")[0].replace("_", "-")
+        return "not_installed", f"{message} (install: pip install {package})"[:600]
+    if isinstance(error, ImportError) and "install" in text.lower():
+        return "not_installed", message  # the exporter's own message says what to install
     if isinstance(error, ImportError):
         return "env_conflict", message  # present, but it does not import beside the others
     return "export_failed", message

@@ -141,6 +141,14 @@ PACKAGES = {
     "jax_export": "jax",
 }
 """the package each runtime imports, for a not_installed verdict"""
+DISTRIBUTIONS = {
+    "onnxruntime": "onnxruntime",
+    "litert": "ai-edge-litert",
+    "executorch": "executorch",
+    "tf_saved_model": "tensorflow",
+    "jax_export": "jax",
+}
+"""what to pip install for each runtime"""
 
 
 def run_artifact(
@@ -164,7 +172,8 @@ def run_artifact(
         try:
             importlib.import_module(PACKAGES[runtime])
         except ImportError as error:
-            raise StageError("not_installed", error) from None
+            hint = f" (install: pip install {DISTRIBUTIONS[runtime]})"
+            raise StageError("not_installed", f"{_one_line(error)}{hint}") from None
         result["import_s"] = round(time.perf_counter() - started, 4)
         started = time.perf_counter()
         try:
