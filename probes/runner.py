@@ -110,6 +110,9 @@ class ProbeTarget:
     params: Mapping[str, Any] = field(default_factory=dict)
     frontend: bool = False
     """its worker runs the front-end probe list (`probes.catalogue.FRONTEND_PROBES`)"""
+    probes: tuple[str, ...] = ()
+    """exactly these probes for this worker (e.g. the suite's plus its deployment paths);
+    empty: the run's `RunOptions.probes`, else the suite's"""
 
 
 @dataclass(frozen=True)
@@ -428,8 +431,14 @@ class _FrameworkRun:
         # the catalogue describes the real worker only; another module (tests' fake workers)
         # says what it runs in its hello
         catalogued = options.worker_module == WORKER_MODULE
-        self.expected: tuple[str, ...] | None = options.probes or (
-            expected_probes(options.suite, framework, self.target.frontend) if catalogued else None
+        self.expected: tuple[str, ...] | None = (
+            self.target.probes
+            or options.probes
+            or (
+                expected_probes(options.suite, framework, self.target.frontend)
+                if catalogued
+                else None
+            )
         )
         self.hello: dict[str, Any] | None = None
         self.finished_names: set[str] = set()
@@ -735,7 +744,7 @@ class _FrameworkRun:
             )
             self._close()
             return
-        names: Sequence[str] = self.options.probes
+        names: Sequence[str] = self.target.probes or self.options.probes
         try:
             while self._run_worker(names) == "restart":
                 if self.expected is None:

@@ -7,6 +7,7 @@ timed on launching work, not doing it.
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 import time
@@ -68,6 +69,27 @@ def summarise(figures: Sequence[float]) -> dict[str, float | int]:
         "cv": std / mean if mean else 0.0,
         "repeats": len(figures),
     }
+
+
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free interval for the median: the order statistics x(j), x(k) that hold
+    it with at least `confidence` (binomial, p = 1/2), whatever the timings' distribution. With
+    fewer than 6 values no such pair exists at 95 %: the whole range is returned."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("no values")
+    tail = (1.0 - confidence) / 2.0
+    # j = the largest rank with P(B <= j - 1) <= tail for B ~ Binomial(n, 1/2): x(j) lies below
+    # the median, and x(n + 1 - j) above it, each with probability at least 1 - tail
+    j, cumulative, log_half = 1, 0.0, n * math.log(0.5)
+    for i in range(n // 2 + 1):
+        log_pmf = math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half
+        cumulative += math.exp(log_pmf)
+        if cumulative > tail:
+            break
+        j = i + 1
+    return ordered[j - 1], ordered[n - j]
 
 
 # -- other processes' load ------------------------------------------------------------------------

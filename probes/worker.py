@@ -53,6 +53,8 @@ class Context:
     sizes: Sizes
     seed: int
     import_seconds: float
+    suite: str = "quick"
+    threads: int = 1
     _capabilities: dict[str, Capability] | None = field(default=None, repr=False)
     compiled: Capability | None = None
     """How mlp_train's compiled mode went: capability.compile reports that rather than the API's
@@ -526,11 +528,24 @@ def failed(error: BaseException, params: dict[str, Any] | None = None) -> Result
     }
 
 
+def _deployment(name: str) -> Callable[[Context], Iterator[Result]] | None:
+    """`deploy.<path>`: a deployment path (probes.deployment.probe), for any framework."""
+    if not name.startswith("deploy."):
+        return None
+
+    def probe(c: Context) -> Iterator[Result]:
+        from probes.deployment.probe import run_path
+
+        yield from run_path(c.backend.name, name, seed=c.seed, suite=c.suite, threads=c.threads)
+
+    return probe
+
+
 def run_probe(channel: Channel, c: Context, name: str) -> None:
     channel.send("start", probe=name, params={})
     try:
         table = FRONTEND_PROBES if getattr(c.backend, "frontend", False) else PROBES
-        function = table.get(name)
+        function = table.get(name) or _deployment(name)
         if function is None:
             raise ValueError(f"unknown probe {name!r}: one of {', '.join(table)}")
         extra = getattr(c.backend, "record_details", None) or {}
@@ -580,7 +595,9 @@ def main(argv: list[str] | None = None) -> int:
     names = list(args.probe) or list(suite_probes(args.suite, frontend=frontend))
     versions = {**backend.versions(), "python": platform.python_version()}
     channel.send("hello", **base, versions=versions, import_seconds=import_seconds, probes=names)
-    context = Context(backend, suite_sizes(args.suite), args.seed, import_seconds)
+    context = Context(
+        backend, suite_sizes(args.suite), args.seed, import_seconds, args.suite, args.threads
+    )
     for name in names:
         run_probe(channel, context, name)
     channel.send("done")

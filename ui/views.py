@@ -481,6 +481,41 @@ def render_calibration_status(rec: Recommendation) -> None:
         st.warning(md(caveat), icon=":material/warning:")
 
 
+def deployment_matrix_frame(records: Sequence[ProbeRecord]) -> pd.DataFrame | None:
+    """Framework (a front-end once per backend) x runtime, as `advisor probe --show` prints it;
+    None when the knowledge has no deployment catalogue or no deployment path was measured."""
+    from advisor.core.deployment_matrix import deployment_matrix
+    from advisor.core.deployment_paths import catalogue_of
+    from advisor.core.in_force import knowledge_in_force
+
+    kb = knowledge_in_force()
+    catalogue = catalogue_of(kb)
+    if catalogue is None or not any(r.probe.startswith("deploy.") for r in records):
+        return None
+    names = {fw: p.name for fw, p in kb.frameworks.items()}
+    backends = {fw: list(p.backends) for fw, p in kb.frameworks.items()}
+    rows = deployment_matrix(catalogue, records, names, backends)
+    return pd.DataFrame(
+        [
+            {"Framework": row.label, **{r.name: row.cells[r.id].text for r in catalogue.runtime}}
+            for row in rows
+        ]
+    )
+
+
+def render_deployment_matrix(records: Sequence[ProbeRecord]) -> None:
+    frame = deployment_matrix_frame(records)
+    if frame is None:
+        return
+    st.markdown("**Deployment paths measured on this machine** (conv net, batch 1)")
+    st.dataframe(frame, hide_index=True)
+    st.caption(
+        "Each path exports the same small model and runs the artifact in the target runtime; "
+        "the latency is runtime overhead at this size, not framework speed. "
+        "`advisor probe --suite deploy` measures every path."
+    )
+
+
 def render_calibration(
     rec: Recommendation, prior: Recommendation | None, measurements: Measurements | None
 ) -> None:
@@ -500,6 +535,8 @@ def render_calibration(
             hide_index=True,
             column_config={"cv": st.column_config.NumberColumn("cv", format="percent")},
         )
+    if measurements is not None and measurements.records:
+        render_deployment_matrix(measurements.records)
     if rec.calibration.frameworks:
         st.markdown("**Prior vs calibrated**")
         left, right = st.columns(2, gap="large")

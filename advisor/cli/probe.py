@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-SUITES = ("tiny", "quick", "full")
+SUITES = ("tiny", "quick", "full", "deploy")
 HIDDEN_PARAMS = ("device", "threads")
 
 
@@ -62,7 +62,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--suite",
         choices=SUITES,
         default="quick",
-        help="tiny (seconds), quick (default, about a minute per framework) or full",
+        help="tiny (seconds), quick (default: about a minute per framework, one deployment "
+        "path each), full (larger sizes, every deployment path) or deploy (every deployment "
+        "path only; sets up the ExecuTorch and litert-torch environments on first use)",
     )
     run.add_argument(
         "--probe", action="append", metavar="NAME", help="run only this probe (repeatable)"
@@ -175,6 +177,10 @@ class PlannedFramework(NamedTuple):
     """for a front-end: the backend framework this worker measures it on"""
     environment: Mapping[str, str] = {}
     params: Mapping[str, Any] = {}
+    probes: tuple[str, ...] = ()
+    """what this worker runs (the suite's probes and deployment paths); empty: the suite's"""
+    venv: str | None = None
+    """a deployment environment of the advisor's own (created on first use), if this runs there"""
 
     def target(self) -> Any:
         """This item as the runner's `ProbeTarget`."""
@@ -187,6 +193,7 @@ class PlannedFramework(NamedTuple):
             environment=dict(self.environment),
             params=dict(self.params),
             frontend=self.runs_on is not None,
+            probes=tuple(self.probes),
         )
 
 
@@ -200,11 +207,18 @@ def probe_plan(
     overrides: Mapping[str, str] | None = None,
     config: Any = None,
     knowledge: Any = None,
+    suite: str | None = None,
+    only: Sequence[str] = (),
 ) -> list[PlannedFramework]:
     """The frameworks to probe (default: all in the registry), each with the backend module and
     the interpreter its knowledge file declares, unless --python, the environment or
     advisor.toml say otherwise. A front-end (Keras 3) gets one item per backend the registry
-    lists, each in that backend's interpreter (so `--python jax=...` moves Keras-on-JAX too)."""
+    lists, each in that backend's interpreter (so `--python jax=...` moves Keras-on-JAX too).
+
+    With a `suite`, every item says which probes it runs (the suite's compute probes and its
+    deployment paths, `advisor.cli.deploy_plan`), `only` narrows that to the named probes, a
+    deployment environment of the advisor's own (ExecuTorch, litert-torch) adds an item, and an
+    item left with nothing to run is dropped."""
     from advisor.core.in_force import knowledge_in_force
     from probes.config import Interpreter, resolve_interpreters
     from probes.runner import PACKAGE_ROOT
@@ -249,7 +263,11 @@ def probe_plan(
                 source=interpreters[fw].source,
             )
         )
-    return planned
+    if suite is None:
+        return planned
+    from advisor.cli.deploy_plan import with_probes
+
+    return with_probes(planned, kb, suite, only, PACKAGE_ROOT)
 
 
 MAX_SECONDS = 86_400.0
@@ -337,8 +355,10 @@ def _dispatch(args: argparse.Namespace) -> int:
                 count = store.export_json(Path(args.export_file))
             print(f"exported {count} record(s) to {args.export_file}", file=sys.stderr)
         if args.show:
-            _print_records(_stored(path), args.format, sys.stdout, path)
+            stored = _stored(path)
+            _print_records(stored, args.format, sys.stdout, path)
             if args.format == "text":
+                _print_deployment_matrix(stored, sys.stdout)
                 _print_interpreters(args, sys.stdout)
         return 0
     return _probe(args, path)
@@ -367,23 +387,35 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
 
     overrides = parse_python_overrides(args.python)
     config = load_config(find_config(explicit=getattr(args, "config", None)))
-    plan = probe_plan(args.framework, overrides, config)
+    # the suite's probe lists describe the real worker; another module (tests' fake workers)
+    # says in its hello what it runs
+    listed = None if args.worker_module else args.suite
+    plan = probe_plan(args.framework, overrides, config, suite=listed, only=args.probe or ())
     if args.plan:
         for item in plan:
-            env = "".join(f"; {k}={v}" for k, v in item.environment.items())
+            env = "".join(
+                f"; {k}={v}" for k, v in item.environment.items() if k != "ADVISOR_DEPLOY_PYTHONS"
+            )
             print(
                 f"{item.framework:<12} {item.name:<16} backend {item.backend or '(none)'}; "
-                f"interpreter {item.interpreter} ({item.source}){env}"
+                f"interpreter {item.interpreter} ({item.source}){env}; "
+                f"probes {', '.join(item.probes) or '(none)'}"
             )
         return 0
+    plan = _with_environments(plan, PACKAGE_ROOT)
+    if not plan:
+        print("advisor probe: nothing to run (no probe matches --probe)", file=sys.stderr)
+        return EXIT_USAGE
     frameworks = list(dict.fromkeys(item.framework for item in plan))
     targets = [item.target() for item in plan]
+    from advisor.cli.deploy_plan import worker_suite
+
     options = RunOptions(
-        suite=args.suite,
+        suite=worker_suite(args.suite),
         device="cuda" if args.device == "cuda" else "cpu",
         threads=args.threads or config.threads or default_threads(),
         timeout_s=args.timeout or config.timeout_s or DEFAULT_TIMEOUT_S,
-        probes=tuple(args.probe or ()),
+        probes=() if plan and all(item.probes for item in plan) else tuple(args.probe or ()),
         worker_module=args.worker_module or WORKER_MODULE,
         root=Path(args.worker_root).resolve() if args.worker_root else PACKAGE_ROOT,
     )
@@ -420,6 +452,31 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
     _print_records(made, args.format, sys.stdout, path)
     bad = [r for r in made if r.status.value in ("failed", "timeout", "missing")]
     return 1 if bad else 0
+
+
+def _with_environments(plan: list[PlannedFramework], root: Path) -> list[PlannedFramework]:
+    """Set up the deployment environments the plan uses (on first use; a few GB); an
+    environment that cannot be made is reported and its worker dropped, the rest still run."""
+    from advisor.cli.deploy_plan import ensure_environment
+    from advisor.core.deployment_paths import catalogue_of
+    from advisor.core.in_force import knowledge_in_force
+
+    catalogue = catalogue_of(knowledge_in_force())
+    kept = []
+    for item in plan:
+        if item.venv is not None and catalogue is not None:
+            env = next(e for e in catalogue.environment if e.venv == item.venv)
+            problem = ensure_environment(
+                root / env.venv, root / env.requirements, env.size, sys.stderr
+            )
+            if problem:
+                print(
+                    f"advisor probe: {safe(problem)}; its deployment paths were not probed",
+                    file=sys.stderr,
+                )
+                continue
+        kept.append(item)
+    return kept
 
 
 # -- output ---------------------------------------------------------------------------------------
@@ -521,6 +578,29 @@ def _print_records(records: Sequence[ProbeRecord], fmt: str, out: TextIO, path: 
         )
         return
     out.write(safe(render_table(table_rows(records))))
+
+
+def _print_deployment_matrix(records: Sequence[ProbeRecord], out: TextIO) -> None:
+    """Framework x runtime: which deployment paths work here (knowledge/deployment.toml)."""
+    from advisor.core.deployment_matrix import deployment_matrix
+    from advisor.core.deployment_paths import catalogue_of
+    from advisor.core.in_force import knowledge_in_force
+
+    kb = knowledge_in_force()
+    catalogue = catalogue_of(kb)
+    if catalogue is None:
+        return
+    names = {fw: p.name for fw, p in kb.frameworks.items()}
+    backends = {fw: list(p.backends) for fw, p in kb.frameworks.items()}
+    rows = deployment_matrix(catalogue, records, names, backends)
+    runtimes = list(catalogue.runtime)
+    table = [["deployment (conv net)", *[r.name.split(" (")[0] for r in runtimes]]]
+    table += [[row.label, *[row.cells[r.id].text for r in runtimes]] for row in rows]
+    out.write(safe("\n" + render_table(table)))
+    out.write(
+        "latency at batch 1 on this machine: runtime overhead, not framework speed; "
+        "`advisor probe --suite deploy` measures every path\n"
+    )
 
 
 def _print_interpreters(args: argparse.Namespace, out: TextIO) -> None:

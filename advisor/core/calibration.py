@@ -57,6 +57,7 @@ from advisor.core.recommendation import Calibration, FrameworkCalibration, Probe
 from probes.records import Measurements, ProbeRecord, ProbeStatus
 
 FRAMEWORK_PROBE = "*"  # a record about a framework as a whole (see probes.runner)
+DEPLOYMENT_PREFIX = "deploy."  # a deployment path (probes.deployment): not a speed figure
 
 DEVICE_ACCELERATOR = {"cpu": Accelerator.CPU, "cuda": Accelerator.NVIDIA_GPU}
 GPU_ACCELERATORS = frozenset(
@@ -72,8 +73,11 @@ CAPABILITIES = {
 
 
 def probe_family(probe: str, params: Mapping[str, Any]) -> str:
-    """Which family a probe belongs to: runtime families, "memory", "capability" or "other"."""
+    """Which family a probe belongs to: runtime families, "memory", "capability", "deployment"
+    or "other"."""
     name = probe.lower()
+    if name.startswith(DEPLOYMENT_PREFIX):
+        return "deployment"
     mode = " ".join(str(v).lower() for k, v in params.items() if k in ("mode", "execution"))
     if name.startswith("capability"):
         return "capability"
@@ -428,12 +432,18 @@ def calibrate(
     are also listed under it in `Calibration.by_framework`, so the engine can attach them.
     """
     names = names or {}
-    if measurements is None or not measurements.records:
+    # deployment paths are evidence for the deployment criterion (deployment_evidence), not speed
+    speed = [
+        r
+        for r in (measurements.records if measurements else ())
+        if not r.probe.startswith(DEPLOYMENT_PREFIX)
+    ]
+    if measurements is None or not speed:
         return {}, Calibration(
             used=False, reason="no probe measurements for this machine (run `advisor probe`)"
         )
     frameworks = list(dict.fromkeys(frameworks))
-    records = _current([r for r in measurements.records if r.framework in frameworks])
+    records = _current([r for r in speed if r.framework in frameworks])
     by_fw: dict[str, list[ProbeRecord]] = {fw: [] for fw in frameworks}
     for record in records:
         by_fw[record.framework].append(record)

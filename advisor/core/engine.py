@@ -18,7 +18,7 @@ Pure: no files, clock or subprocesses; the knowledge and measurements come in as
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
@@ -44,6 +44,7 @@ from advisor.core.recommendation import (
     Caveat,
     ClaimEvidence,
     CriterionScore,
+    DeploymentPathResult,
     Exclusion,
     RankedFramework,
     Reason,
@@ -489,6 +490,7 @@ def recommend(
             and not any(kb.frameworks[fw].maintained for fw in owners),
         )
     calibration_caveats = _calibration_caveats(calibration)
+    deployment = _deployment_evidence(requirements, measurements, kb)
 
     scored = {
         fw: _score_framework(
@@ -498,7 +500,8 @@ def recommend(
             fired_ids,
             weights,
             calibrated.get(fw, {}),
-            calibration_caveats.get(fw, []),
+            calibration_caveats.get(fw, []) + deployment(fw, None)[1],
+            measured_evidence=deployment(fw, None)[0],
         )
         for fw in natives
     }
@@ -521,14 +524,16 @@ def recommend(
         for b in backends:
             inherited = {c.criterion: c.score for c in scored[b].criteria}
             own = _frontend_option(kb, fw, b, measured, inherited)
+            evidence, deploy_caveats, _ = deployment(fw, b)
             scored_options.append(
                 (
                     b,
                     _score_framework(
                         fw, kb, prepared, fired_ids, weights, own.calibrated,
-                        [_make(Caveat, message=m, rule="calibration", claims=[]) for m in own.caveats],
+                        [_make(Caveat, message=m, rule="calibration", claims=[]) for m in own.caveats]
+                        + deploy_caveats,
                         inherited=inherited, backend=b, rule_scale=own.rule_scale,
-                        measured_evidence=own.evidence,
+                        measured_evidence={**own.evidence, **evidence},
                     ),
                 )
             )  # fmt: skip
@@ -578,6 +583,7 @@ def recommend(
                 evidence=entry.evidence,
                 caveats=entry.caveats,
                 reasons=_reasons(entry, rival, prepared),
+                deployment=deployment(fw, backend)[2],
             )
         )
     margin = round(ranking[0].score - ranking[1].score, 2) if len(ranking) > 1 else None
@@ -665,6 +671,57 @@ def _usable(
     )
     blocked = _exclusions(open_set, knowledge, fired)
     return {fw for fw in knowledge.frameworks if fw not in blocked}
+
+
+DeploymentFound = tuple[dict[Criterion, str], list[Caveat], list[DeploymentPathResult]]
+DeploymentLookup = Callable[[str, str | None], DeploymentFound]
+
+
+def _deployment_evidence(
+    requirements: Requirements, measurements: Measurements | None, kb: Knowledge
+) -> DeploymentLookup:
+    """Per framework (and backend): the deployment criterion's measured evidence and the
+    caveats of claimed paths that failed here (advisor.core.deployment_evidence)."""
+    targets = [t for t in requirements.deployment.targets if t.value != "none"]
+    if kb.deployment is None or not targets:
+        return lambda fw, backend: ({}, [], [])
+    from advisor.core.deployment_evidence import deployment_evidence
+    from advisor.core.deployment_paths import catalogue_of
+
+    catalogue = catalogue_of(kb)
+
+    names = {fw: profile.name for fw, profile in kb.frameworks.items()}
+    found: dict[tuple[str, str | None], DeploymentFound] = {}
+
+    def lookup(fw: str, backend: str | None) -> DeploymentFound:
+        if (fw, backend) not in found:
+            evidence = deployment_evidence(
+                requirements, measurements, catalogue, fw, names=names, backend=backend
+            )
+            claims = sorted({c for o in evidence.outcomes for c in o.path.claims})
+            paths = [
+                _make(
+                    DeploymentPathResult,
+                    probe=o.path.probe,
+                    label=o.path.label,
+                    runtime=o.path.runtime,
+                    state=o.state,
+                    summary=summary,
+                    claims=list(o.path.claims),
+                )
+                for o, summary in zip(evidence.outcomes, evidence.summaries, strict=True)
+            ]
+            found[(fw, backend)] = (
+                {Criterion.DEPLOYMENT: evidence.measured} if evidence.measured else {},
+                [
+                    _make(Caveat, message=m, rule="deployment-probe", claims=claims)
+                    for m in evidence.caveats
+                ],
+                paths,
+            )
+        return found[(fw, backend)]
+
+    return lookup
 
 
 def _calibration_caveats(calibration: Calibration) -> dict[str, list[Caveat]]:

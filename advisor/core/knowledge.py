@@ -34,6 +34,7 @@ from advisor.core.conditions import (
     substitute,
 )
 from advisor.core.criteria import CRITERIA, Criterion
+from advisor.core.deployment_paths import DeploymentCatalogue, check_catalogue
 from advisor.core.questionnaire import Choice
 from advisor.core.registry import NO_CODEBASE, Entry, Registry
 
@@ -455,6 +456,9 @@ class Knowledge:
     claim_files: Mapping[str, str] = field(default_factory=dict)
     overridden_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """claim id -> seed claims (outdated or wrong) that this claim's evidence overturns"""
+    deployment: DeploymentCatalogue | None = None
+    """the deployment paths the probes measure (knowledge/deployment.toml), None without it; as
+    a model, so the compiled cache restores it without validating again (that costs ~40 ms)"""
     uncertainty: Mapping[str, Any] = field(default_factory=dict)
     """how uncertain scores are (knowledge/uncertainty.toml), validated at load and kept as plain
     data, so a command that never analyses need not import its model; `policy_of` in
@@ -655,6 +659,7 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
             raise KnowledgeError(
                 f"{claim_files[claim_id]}: claim '{claim_id}': shelf must be a positive number of days"
             )
+    deployment = _deployment(tables.get("deployment", {}), frameworks, claims)
     overridden_by = _corrections(claims)
     import hashlib  # loading from the compiled cache skips this
 
@@ -675,7 +680,30 @@ def build_knowledge(tables: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> Kn
         claim_files=claim_files,
         overridden_by=overridden_by,
         uncertainty=uncertainty,
+        deployment=deployment,
     )
+
+
+def _deployment(
+    files: Mapping[str, Mapping[str, Any]],
+    frameworks: Mapping[str, FrameworkProfile],
+    claims: Mapping[str, Claim],
+) -> DeploymentCatalogue | None:
+    """The deployment-path catalogue (knowledge/deployment.toml), checked against the registry
+    and the claims; None when the knowledge has no such file."""
+    if not files:
+        return None
+    name, table = next(iter(files.items()))
+    try:
+        catalogue = DeploymentCatalogue.model_validate(table)
+    except ValidationError as error:
+        raise _problem(name, "deployment", None, error) from None
+    problem = check_catalogue(
+        catalogue, {fw: tuple(p.backends) for fw, p in frameworks.items()}, claims
+    )
+    if problem:
+        raise KnowledgeError(f"{name}: {problem}")
+    return catalogue
 
 
 def _uncertainty(files: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

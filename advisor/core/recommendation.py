@@ -99,6 +99,17 @@ class BackendOption(_Out):
     criteria: list[CriterionScore]
 
 
+class DeploymentPathResult(_Out):
+    """A deployment path to one of the user's targets, as the probes found it on this machine."""
+
+    probe: str = Field(description="the probe that measures it, deploy.<path>")
+    label: str
+    runtime: str
+    state: str = Field(description="ok, failed, not_installed or not_measured")
+    summary: str = Field(description="the sentence the advice cites")
+    claims: list[str] = Field(default_factory=list, description="claims that say the path exists")
+
+
 class RankedFramework(_Out):
     rank: int
     framework: str
@@ -116,6 +127,10 @@ class RankedFramework(_Out):
     options: list[BackendOption] = Field(
         default_factory=list,
         description="for a front-end: every usable backend with its score, best first",
+    )
+    deployment: list[DeploymentPathResult] = Field(
+        default_factory=list,
+        description="its deployment paths to the user's targets, as measured on this machine",
     )
 
     @property

@@ -23,6 +23,9 @@ class Step(BaseModel):
     detail: str
     command: str | None = None
     sources: list[ClaimEvidence]
+    measured: list[str] = []
+    """what the deployment probes found on this machine for the paths this step rests on (a
+    path and a step citing the same claim)"""
 
 
 class NextStepsReport(BaseModel):
@@ -56,6 +59,7 @@ class NextStepsReport(BaseModel):
             lines.append(f"    {step.detail}")
             if step.command:
                 lines.append(f"    $ {step.command}")
+            lines.extend(f"    measured here: {line}" for line in step.measured)
             lines.append(f"    source: {self._source_line(step)}")
         return lines
 
@@ -67,6 +71,7 @@ class NextStepsReport(BaseModel):
             lines.append(f"{number}. **{step.title}**. {step.detail}")
             if step.command:
                 lines.append(f"   `{step.command}`")
+            lines.extend(f"   Measured here: {line}" for line in step.measured)
             lines.append(f"   *Source: {self._source_line(step)}*")
         return lines
 
@@ -108,6 +113,11 @@ def next_steps(
             detail=fill(compiled.step.detail),
             command=fill(compiled.step.command) if compiled.step.command else None,
             sources=[claim_evidence(kb.claims[c], kb) for c in compiled.step.claims],
+            measured=[
+                path.summary
+                for path in (entry.deployment if entry is not None else [])
+                if set(path.claims) & set(compiled.step.claims)
+            ],
         )
         for compiled in kb.next_steps
         if compiled.step.framework == chosen and compiled.applies(requirements)

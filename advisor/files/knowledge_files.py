@@ -35,6 +35,7 @@ LAYOUT: dict[str, str] = {
     "scoring": "scoring.toml",
     "calibration": "calibration.toml",
     "uncertainty": "uncertainty.toml",
+    "deployment": "deployment.toml",
 }
 
 

@@ -69,7 +69,7 @@ def onnx_capability(
 
 
 def run_onnx(model: bytes, x: np.ndarray, expected: np.ndarray) -> None:
-    import onnxruntime  # type: ignore[import-not-found]
+    import onnxruntime
 
     session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
     (output, *_) = session.run(None, {session.get_inputs()[0].name: x})

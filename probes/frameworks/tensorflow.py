@@ -213,14 +213,16 @@ def _bf16_matmul() -> None:
 
 
 def _tf2onnx() -> tuple[bytes, np.ndarray, np.ndarray]:
-    import tf2onnx  # type: ignore[import-not-found]
+    import tf2onnx
 
-    weights = tf.constant(np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(4, 2))
-    dense = tf.function(lambda v: tf.nn.relu(v @ weights + 0.5))
+    # the weights live in a variable of a module (a captured eager constant would become a
+    # graph input tf2onnx leaves unfed), and the signature is the function's own
+    module = tf.Module()
+    module.weights = tf.Variable(np.linspace(-1.0, 1.0, 8, dtype=np.float32).reshape(4, 2))
+    spec = tf.TensorSpec((1, 4), tf.float32, name="x")
+    dense = tf.function(lambda v: tf.nn.relu(v @ module.weights + 0.5), input_signature=[spec])
     x = np.arange(4, dtype=np.float32).reshape(1, 4)
-    model, _ = tf2onnx.convert.from_function(
-        dense, input_signature=[tf.TensorSpec((1, 4), tf.float32, name="x")]
-    )
+    model, _ = tf2onnx.convert.from_function(dense, input_signature=[spec])
     return model.SerializeToString(), x, np.asarray(dense(tf.constant(x)))
 
 

@@ -239,3 +239,42 @@ def test_other_load_is_unknown_without_proc_figures_or_time() -> None:
     load = OtherLoad()
     load._wall = time.perf_counter() + 60  # no time has passed (a clock that went back)
     assert load.cpus() is None
+
+
+# -- the median's confidence interval -------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("n", "ranks"),
+    # the classic distribution-free 95 % ranks (binomial, p = 1/2), 1-based
+    [(6, (1, 6)), (10, (2, 9)), (20, (6, 15)), (50, (18, 33)), (100, (40, 61))],
+)
+def test_median_interval_takes_the_binomial_order_statistics(n: int, ranks: tuple[int, int]) -> None:
+    values = [float(i) for i in range(1, n + 1)]
+    assert timing.median_interval(list(reversed(values))) == (float(ranks[0]), float(ranks[1]))
+
+
+def test_median_interval_of_too_few_values_is_the_whole_range() -> None:
+    assert timing.median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)
+    assert timing.median_interval([5.0]) == (5.0, 5.0)
+    with pytest.raises(ValueError, match="no values"):
+        timing.median_interval([])
+
+
+def test_median_interval_holds_the_true_median_at_least_95_percent_of_the_time() -> None:
+    import random
+
+    generator = random.Random(7)
+    true_median = math.log(2)  # of an exponential distribution with rate 1: skewed, like timings
+    trials = 2000
+    hits = 0
+    for _ in range(trials):
+        low, high = timing.median_interval([generator.expovariate(1.0) for _ in range(40)])
+        hits += low <= true_median <= high
+    assert 0.95 <= hits / trials <= 0.99  # exact ranks over-cover a little, never under
+
+
+def test_median_interval_narrows_with_more_values_and_stays_finite_for_many() -> None:
+    values = [float(i % 97) for i in range(5000)]
+    low, high = timing.median_interval(values)
+    assert low <= statistics.median(values) <= high
+    small_low, small_high = timing.median_interval(values[:50])
+    assert high - low < small_high - small_low

@@ -580,3 +580,34 @@ def test_python_m_advisor_ui_serves_the_page_and_stops_on_ctrl_c(tmp_path: Path)
     output = process.stdout.read().decode() if process.stdout else ""
     assert f"serving on http://localhost:{port}" in output
     assert code in (0, 130), output
+
+
+def test_stored_deployment_paths_show_as_a_matrix(empty_store: Path) -> None:
+    """Records shaped as probes/deployment/probe.py sends them, for this machine."""
+    from probes.fingerprint import machine_fingerprint, machine_id
+    from probes.paths import gpu_cache_file
+    from probes.records import ProbeRecord
+    from probes.store import open_store
+
+    here = str(machine_id(dict(machine_fingerprint(gpu_cache=gpu_cache_file()))))
+    records = [
+        ProbeRecord(
+            framework=framework, probe=f"deploy.{path}", status=status, value=value, unit="ms",
+            higher_is_better=False, params={"path": path, "model": "conv", "batch": 1},
+            details={"deploy_status": state, "artifact_bytes": 31_744},
+            machine_id=here, measured_at=datetime.now(timezone.utc), run_id="ui",
+        )
+        for framework, path, status, value, state in [
+            ("pytorch", "onnx_dynamo", "ok", 0.165, "ok"),
+            ("tensorflow", "litert", "failed", None, "run_failed"),
+        ]
+    ]
+    with open_store(empty_store) as store:
+        store.add(records)
+    at = start()
+    matrices = [d.value for d in at.dataframe if "ONNX Runtime" in d.value.columns]
+    assert len(matrices) == 1, "the deployment matrix is missing"
+    by = matrices[0].set_index("Framework")
+    assert by.loc["PyTorch", "ONNX Runtime"] == "ok 0.165 ms, 31 KB"
+    assert by.loc["TensorFlow", "LiteRT"] == "run_failed"
+    assert by.loc["Apache MXNet", "ExecuTorch"] == "unsupported"

@@ -301,6 +301,11 @@ def score_uncertainty(
         prior = kb.frameworks[framework].priors[criterion]
         return combine([standing(c).sd for c in prior.claims], policy)
 
+    deployment_states = {
+        (ranked.framework, ranked.backend): {path.state for path in ranked.deployment}
+        for ranked in recommendation.ranking
+        if ranked.deployment
+    }
     for framework, backend, criteria in rows:
         profile = kb.frameworks[framework]
         for score in criteria:
@@ -357,6 +362,17 @@ def score_uncertainty(
                 shown = named[:2] + ([f"{len(named) - 2} more rules"] if len(named) > 2 else [])
                 parts.append("; ".join(shown))
             own_sd = min(policy.max_sd, math.sqrt(variance))
+            states = deployment_states.get((framework, backend), set())
+            if criterion is Criterion.DEPLOYMENT and states:
+                if "failed" in states:
+                    factor, why = policy.deployment.contradicted, "a claimed path failed here"
+                elif "ok" in states:
+                    factor, why = policy.deployment.confirmed, "a path worked here"
+                else:
+                    factor, why = 1.0, ""
+                if factor != 1.0:
+                    own_sd = min(policy.max_sd, own_sd * factor)
+                    parts.append(f"deployment probes: {why} (x{factor:g})")
             sd = min(policy.max_sd, math.hypot(own_sd, shared_sd))
             if backend is None:
                 native_sd[(framework, criterion)] = sd

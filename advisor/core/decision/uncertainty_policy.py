@@ -59,6 +59,17 @@ class MeasurementPolicy(_Policy):
     floor: float = Field(ge=0, le=5, description="the least spread of a measured score (points)")
 
 
+class DeploymentPolicy(_Policy):
+    """How a deployment path measured on the user's machine moves the deployment score's spread."""
+
+    confirmed: float = Field(
+        gt=0, le=1, description="sd x this when a path to the targets worked here and none failed"
+    )
+    contradicted: float = Field(
+        ge=1, le=5, description="sd x this when a path the knowledge claims failed here"
+    )
+
+
 class WeightPolicy(_Policy):
     """How the analysis samples weights from the answered priorities."""
 
@@ -100,6 +111,8 @@ class UncertaintyPolicy(_Policy):
     max_sd: float = Field(gt=0, le=5, description="no score is more uncertain than this")
     age: AgePolicy
     measurement: MeasurementPolicy
+    deployment: DeploymentPolicy = DeploymentPolicy(confirmed=1.0, contradicted=1.0)
+    """without the table, measured deployment paths leave the spread alone"""
     weights: WeightPolicy
     verdict: VerdictPolicy
     probes: dict[str, str] = Field(
