@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -710,3 +712,303 @@ def test_show_prints_an_untestable_capability_as_unknown_not_as_absent() -> None
     assert format_value(capability(0.0, unknown=True, detail="onnx not installed")) == "unknown"
     assert format_value(capability(0.0)) == "0 bool"
     assert format_value(capability(1.0)) == "1 bool"
+
+
+# -- what the mutation run of probes/store.py asked for ------------------------------------------
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A real read-only connection: what a store another user owns gives this process."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def _drop_latest_index(path: Path) -> None:
+    """Make the store look like one written before the latest table existed."""
+    db = sqlite3.connect(path)
+    db.executescript("DROP TRIGGER records_latest; DROP TABLE latest;")
+    db.close()
+
+
+@pytest.fixture
+def local_zone_tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run with a local time zone 9 hours from UTC, so local and UTC times cannot be confused."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    assert time.localtime(0).tm_hour == 9
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_stored_times_are_utc_whatever_the_local_zone(
+    tmp_path: Path, local_zone_tokyo: None
+) -> None:
+    """Text order is time order only if every row is written in UTC; naive times mean UTC."""
+    path = tmp_path / "s.sqlite3"
+    naive = record(run_id="naive").model_copy(update={"measured_at": datetime(2026, 1, 1, 8, 0)})
+    aware = record(run_id="aware").model_copy(
+        update={"measured_at": datetime(2026, 1, 1, 8, 0, tzinfo=timezone(timedelta(hours=-5)))}
+    )
+    before = datetime.now(timezone.utc)
+    with open_store(path) as store:
+        store.add([naive, aware])
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT run_id, measured_at FROM records ORDER BY run_id").fetchall() == [
+        ("aware", "2026-01-01T13:00:00.000000+00:00"),
+        ("naive", "2026-01-01T08:00:00.000000+00:00"),
+    ]
+    (created,) = db.execute("SELECT value FROM meta WHERE key = 'created_at'").fetchone()
+    db.close()
+    assert created.endswith("+00:00")
+    assert before - timedelta(seconds=1) <= datetime.fromisoformat(created)
+    assert datetime.fromisoformat(created) <= datetime.now(timezone.utc)
+
+
+def test_a_new_store_has_skipped_nothing(tmp_path: Path) -> None:
+    """`skipped` reports the last read; before any read there is nothing to report."""
+    with open_store(tmp_path / "s.sqlite3") as store:
+        assert store.skipped == 0
+
+
+def test_every_invalid_row_of_a_read_is_counted(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(probe=name, run_id=name) for name in ("good", "bad1", "bad2", "bad3")])
+    db = sqlite3.connect(path)
+    db.execute("UPDATE records SET record = '{\"value\": 0}' WHERE probe LIKE 'bad%'")
+    db.commit()
+    db.close()
+    with open_store(path) as store:
+        assert [r.probe for r in store.all()] == ["good"] and store.skipped == 3
+
+
+def test_records_before_a_crash_in_their_source_are_kept(tmp_path: Path) -> None:
+    """By default each record is its own transaction: a probe run that dies after its first
+    figure has stored that figure."""
+
+    def run_that_dies() -> Iterator[ProbeRecord]:
+        yield record(probe="first")
+        raise RuntimeError("worker died")
+
+    with open_store(tmp_path / "s.sqlite3") as store:
+        with pytest.raises(RuntimeError, match="worker died"):
+            store.add(run_that_dies())
+        assert [r.probe for r in store.all()] == ["first"]
+
+
+def test_an_import_commits_in_batches(tmp_path: Path) -> None:
+    """A large import is a few transactions of IMPORT_BATCH, not one per record."""
+    from probes.store import IMPORT_BATCH
+
+    count = 2 * IMPORT_BATCH + 1
+    rows = [json.loads(record(probe=f"p{i}").model_dump_json()) for i in range(count)]
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(rows))
+    with open_store(tmp_path / "s.sqlite3") as store:
+        statements: list[str] = []
+        store._db.set_trace_callback(statements.append)
+        assert store.import_json(path) == count
+        store._db.set_trace_callback(None)
+        transactions = [s for s in statements if s.startswith(("BEGIN", "COMMIT"))]
+        assert transactions == ["BEGIN ", "COMMIT"] * 3  # 500, 500 and 1
+        assert store.count() == count
+
+
+def test_a_record_dated_ahead_of_the_clock_never_hides_the_newest(tmp_path: Path) -> None:
+    """A record two hours ahead (stored by an older advisor that did not refuse it) does not
+    become the newest of its key: the figure measured now is shown."""
+    now = datetime.now(timezone.utc)
+    ahead = record(run_id="ahead", value=1.0).model_copy(
+        update={"measured_at": now + timedelta(hours=2)}
+    )
+    current = record(run_id="now", value=2.0).model_copy(update={"measured_at": now})
+    with open_store(tmp_path / "s.sqlite3") as store:
+        store.add([ahead, current])
+        assert [(r.run_id, r.value) for r in store.latest()] == [("now", 2.0)]
+        assert store.skipped == 0
+
+
+def test_a_read_only_store_with_its_index_opens_without_writing(tmp_path: Path) -> None:
+    """A store another user owns is read through its latest index; opening it tries no write
+    (one would fail on a read-only connection)."""
+    from probes.store import Store, _prepare
+
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(value=1.0, run_id="a"), record(value=2.0, minutes=5, run_id="b")])
+    db = _read_only(path)
+    assert _prepare(path, db) is True
+    with Store(path, db, indexed=True) as store:
+        assert [r.run_id for r in store.latest()] == ["b"]
+
+
+def test_a_read_only_store_without_its_index_is_read_without_it(tmp_path: Path) -> None:
+    """The latest table cannot be made in a store this process may not write to: it is read
+    from the records alone, and writing to it is a one-line error."""
+    from probes.store import Store, _prepare
+
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(value=1.0, run_id="a"), record(value=2.0, minutes=5, run_id="b")])
+    _drop_latest_index(path)
+    db = _read_only(path)
+    assert _prepare(path, db) is False
+    with Store(path, db, indexed=False) as store:
+        assert [r.run_id for r in store.latest()] == ["b"]
+        with pytest.raises(StoreError) as caught:
+            store.add([record(run_id="c")])
+    assert str(caught.value) == (
+        f"{path}: error writing to the probe store (attempt to write a readonly database)"
+    )
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert "latest" not in tables
+
+
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0,
+    reason="root writes to any file: none is read-only to it",
+)
+def test_a_store_file_this_user_may_not_write_opens_for_reading(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(value=1.0, run_id="a"), record(value=2.0, minutes=5, run_id="b")])
+    _drop_latest_index(path)
+    path.chmod(0o444)
+    try:
+        with open_store(path, create=False) as store:
+            assert [r.run_id for r in store.latest()] == ["b"]
+    finally:
+        path.chmod(0o644)
+
+
+def test_a_store_that_lost_only_its_trigger_gets_it_back(tmp_path: Path) -> None:
+    """Without the trigger the latest table would go stale: later records would not show."""
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(value=1.0, run_id="a")])
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER records_latest")
+    db.close()
+    with open_store(path) as store:
+        store.add([record(value=2.0, minutes=5, run_id="b")])
+        assert [r.run_id for r in store.latest()] == ["b"]
+
+
+def test_a_store_from_before_schema_versions_is_taken_up(tmp_path: Path) -> None:
+    """A file at user_version 0 that holds only the store's own tables is a store, not another
+    program's file: it is brought up to the current schema."""
+    from probes.store import _LATEST, _SCHEMA
+
+    path = tmp_path / "s.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(_SCHEMA + _LATEST)
+    db.close()
+    with open_store(path) as store:
+        assert store.add([record()]) == 1 and store.latest() == [record()]
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
+def test_another_programs_file_is_refused_naming_its_tables(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE invoices (id INTEGER); CREATE TABLE customers (id INTEGER);")
+    db.close()
+    with pytest.raises(StoreError) as caught:
+        open_store(path)
+    assert str(caught.value) == (
+        f"{path}: an SQLite file, but not a probe store (tables: customers, invoices);"
+        " pass --store PATH to use another file"
+    )
+
+
+def test_a_store_that_cannot_be_opened_or_prepared_says_so(tmp_path: Path) -> None:
+    """Errors while opening name the file and SQLite's reason, in one line."""
+    link = tmp_path / "link.sqlite3"
+    link.symlink_to(tmp_path / "nowhere" / "s.sqlite3")  # a dangling link: no file can be made
+    with pytest.raises(StoreError) as caught:
+        open_store(link)
+    assert str(caught.value) == (
+        f"{link}: error opening the probe store (unable to open database file)"
+    )
+    half = tmp_path / "half.sqlite3"  # unversioned, with a `records` table of other columns
+    db = sqlite3.connect(half)
+    db.execute("CREATE TABLE records (id INTEGER)")
+    db.close()
+    with pytest.raises(StoreError) as caught:
+        open_store(half)
+    assert str(caught.value) == (
+        f"{half}: error opening the probe store (no such column: machine_id)"
+    )
+
+
+def test_a_store_whose_folder_cannot_be_made_says_why(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    path = tmp_path / "a-file" / "s.sqlite3"
+    with pytest.raises(StoreError) as caught:
+        open_store(path)
+    assert str(caught.value) == f"{path}: cannot create its folder (File exists)"
+
+
+def test_a_store_locked_while_it_is_prepared_is_a_lock_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Making the latest index waits for another writer; when the wait runs out that is said,
+    and the store is not silently opened without its index."""
+    monkeypatch.setattr("probes.store.BUSY_TIMEOUT_MS", 1_000)
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record()])
+    _drop_latest_index(path)
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreError) as caught:
+            open_store(path)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert str(caught.value) == (
+        f"{path}: the probe store stayed locked by another process for 1 s; "
+        "try again when the other probe run ends"
+    )
+
+
+def test_a_store_whose_records_went_missing_is_a_store_error(tmp_path: Path) -> None:
+    """Another program dropped the table under an open store: each use says so in one line."""
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record()])
+        other = sqlite3.connect(path)
+        other.execute("DROP TABLE records")
+        other.close()
+        for read in (store.count, store.all, store.latest):
+            with pytest.raises(StoreError) as caught:
+                read()
+            assert str(caught.value) == (
+                f"{path}: error reading the probe store (no such table: records)"
+            )
+        with pytest.raises(StoreError) as caught:
+            store.add([record(run_id="b")])
+        assert str(caught.value) == (
+            f"{path}: error writing to the probe store (no such table: records)"
+        )
+
+
+def test_an_import_file_that_is_a_folder_names_the_reason_alone(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        read_records(tmp_path)
+    assert str(caught.value) == f"{tmp_path}: cannot read import file (Is a directory)"
+
+
+def test_an_import_problem_names_the_field_path_or_the_record_alone(tmp_path: Path) -> None:
+    """A nested field is written as a dotted path; a problem with the whole record has none."""
+    path = tmp_path / "in.json"
+    good = json.loads(record().model_dump_json())
+    path.write_text(json.dumps([{**good, "spread": {"iqr": -1.0}}, "not a record"]))
+    with pytest.raises(StoreError) as caught:
+        read_records(path)
+    assert str(caught.value) == (
+        f"{path}: record 0 is not a valid probe record (spread.iqr: Input should be greater than"
+        " or equal to 0); record 1 is not a valid probe record (Input should be a valid"
+        " dictionary or instance of ProbeRecord); 2 of 2 record(s) invalid, nothing imported"
+    )
