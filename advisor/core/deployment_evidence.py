@@ -97,7 +97,7 @@ def path_outcome(path: DeploymentPath, found: tuple[ProbeRecord, ...]) -> PathOu
 
 
 def _number(value: float) -> str:
-    return f"{value:.2g}" if value < 0.1 else f"{value:.3g}"
+    return f"{value:.3g}"
 
 
 def _figures(record: ProbeRecord) -> str:
