@@ -74,6 +74,13 @@ def test_min_repeats_win_over_a_minimum_time_already_reached() -> None:
     assert len(samples) == 4
 
 
+def test_a_budget_of_no_repeats_and_no_time_times_nothing() -> None:
+    """Both minimums count as reached when they are equalled: zero of each asks for no sample."""
+    job = Sleeper(0.0)
+    assert time_calls(job.call, job.sync, Budget(warmup=0, min_repeats=0, min_seconds=0.0)) == []
+    assert job.calls == 0
+
+
 def test_max_repeats_caps_a_minimum_time_never_reached() -> None:
     job = Sleeper(0.0)
     samples = time_calls(
@@ -165,6 +172,10 @@ def test_summarise_of_one_figure_has_no_spread() -> None:
     assert summarise([7.0]) == {"median": 7.0, "iqr": 0.0, "cv": 0.0, "repeats": 1}
 
 
+def test_summarise_of_two_figures_has_their_spread() -> None:
+    assert summarise([1.0, 3.0]) == {"median": 2.0, "iqr": 1.0, "cv": 0.5, "repeats": 2}
+
+
 def test_summarise_of_identical_figures_has_no_spread() -> None:
     assert summarise([2.0, 2.0, 2.0]) == {"median": 2.0, "iqr": 0.0, "cv": 0.0, "repeats": 3}
 
@@ -232,6 +243,72 @@ def test_other_load_counts_another_process_and_not_this_one() -> None:
     assert others == round(others, 2)
 
 
+def _machine_busy_ticks() -> int:
+    """The machine's non-idle ticks by proc(5): user, nice, system, irq, softirq and steal (idle
+    and iowait are waiting; guest and guest_nice are already counted in user and nice)."""
+    first = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
+    return user + nice + system + irq + softirq + steal
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
+def test_busy_ticks_of_the_machine_leave_out_idle_iowait_and_guest_time() -> None:
+    before = _machine_busy_ticks()
+    ticks = timing._busy_ticks()
+    after = _machine_busy_ticks()
+    assert ticks is not None and before <= ticks[0] <= after  # the counters only grow
+
+
+def _system_time(seconds: float) -> None:
+    """Spend `seconds` mostly in the kernel (copying pages out of /dev/zero)."""
+    end = time.perf_counter() + seconds
+    with open("/dev/zero", "rb", buffering=0) as zero:
+        while time.perf_counter() < end:
+            zero.read(1 << 20)
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
+def test_busy_ticks_of_this_process_are_its_user_plus_system_time_whatever_its_name() -> None:
+    """/proc/self/stat holds the process name in brackets, and a name may hold ')' and spaces:
+    the fields are counted from the last ')'. They are utime + stime, as times() reports."""
+    _system_time(0.2)
+    comm = Path("/proc/self/comm")
+    name = comm.read_text().rstrip("\n")
+    comm.write_text("a) b) c")
+    try:
+        ticks = timing._busy_ticks()
+        own = os.times()
+    finally:
+        comm.write_text(name)
+    per_s = os.sysconf("SC_CLK_TCK")
+    assert round(own.system * per_s) >= 5  # enough system time to tell utime + stime apart
+    assert ticks is not None
+    assert abs(ticks[1] - round((own.user + own.system) * per_s)) <= 2
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
+def test_other_load_is_busy_ticks_less_its_own_per_second_of_wall_to_two_places() -> None:
+    per_s = os.sysconf("SC_CLK_TCK")
+    load = OtherLoad()
+    now = timing._busy_ticks()
+    assert now is not None
+    # 15.34 CPU-seconds of the machine's, 3 of them this process's, over 10 s: 1.234 CPUs
+    load._start = (now[0] - round(15.34 * per_s), now[1] - 3 * per_s)
+    load._wall = time.perf_counter() - 10.0
+    assert load.cpus() == pytest.approx(1.23, abs=0.011)  # a tick may pass in between
+
+
+@pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
+def test_other_load_is_never_below_zero() -> None:
+    """The machine's count can go down (a CPU taken offline leaves the sum): that is no load."""
+    load = OtherLoad()
+    now = timing._busy_ticks()
+    assert now is not None
+    load._start = (now[0] + 500, now[1])
+    load._wall = time.perf_counter() - 0.05
+    assert load.cpus() == 0.0
+
+
 def test_other_load_is_unknown_without_proc_figures_or_time() -> None:
     load = OtherLoad()
     load._start = None
@@ -252,10 +329,19 @@ def test_median_interval_takes_the_binomial_order_statistics(n: int, ranks: tupl
     assert timing.median_interval(list(reversed(values))) == (float(ranks[0]), float(ranks[1]))
 
 
+@pytest.mark.parametrize(("confidence", "expected"), [(0.5, (4.0, 7.0)), (0.2, (5.0, 6.0))])
+def test_median_interval_narrows_with_less_confidence_down_to_the_middle_pair(
+    confidence: float, expected: tuple[float, float]
+) -> None:
+    """n = 10: P(B <= 3) = 176/1024 <= 0.25 < P(B <= 4) = 386/1024, and 386/1024 <= 0.4."""
+    values = [float(i) for i in range(10, 0, -1)]
+    assert timing.median_interval(values, confidence) == expected
+
+
 def test_median_interval_of_too_few_values_is_the_whole_range() -> None:
     assert timing.median_interval([3.0, 1.0, 2.0]) == (1.0, 3.0)
     assert timing.median_interval([5.0]) == (5.0, 5.0)
-    with pytest.raises(ValueError, match="no values"):
+    with pytest.raises(ValueError, match=r"^no values$"):
         timing.median_interval([])
 
 
