@@ -153,6 +153,19 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
         lambda t: add(t, "frameworks", "framework", framework(t, id="pytorch")),
         f"{T.format('frameworks')}: framework 'pytorch' is defined twice (also in {PYTORCH})",
     ),
+    "invalid seed": (
+        lambda t: add(t, "seeds", "seed", {"id": "12", "file": "12.md", "title": "a seed"}),
+        f"{T.format('seeds')}: seed '12': id: String should match pattern '^\\d{{3}}$'",
+    ),
+    "invalid framework": (
+        lambda t: add(t, "frameworks", "framework", framework(t, maintainer="someone")),
+        f"{T.format('frameworks')}: framework 'caffe': maintainer: Extra inputs are not permitted",
+    ),
+    "framework alias that lower-cases to another's": (  # U+212A KELVIN SIGN lower-cases to k,
+        # as the registry compares names (it upper-cases to itself)
+        lambda t: add(t, "frameworks", "framework", framework(t, aliases=["\u212aeras"])),
+        f"{T.format('frameworks')}: framework 'caffe': name '\u212aeras' already means 'keras'",
+    ),
     "framework alias clash": (
         lambda t: add(t, "frameworks", "framework", framework(t, aliases=["Torch"])),
         f"{T.format('frameworks')}: framework 'caffe': name 'Torch' already means 'pytorch'",
@@ -227,6 +240,11 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
         lambda t: add(t, "rules", "rule", rule(when={"codebase_of": "caffe"})),
         f"{T.format('rules')}: rule 't-rule': codebase_of names unknown framework 'caffe'",
     ),
+    "condition with no operator": (
+        lambda t: add(t, "rules", "rule", rule(when={"field": "project.stage"})),
+        f"{T.format('rules')}: rule 't-rule': condition on 'project.stage' needs exactly one "
+        "operator (equals, in, contains, contains_any, subset_of, at_least, at_most); got none",
+    ),
     "invalid rule": (
         lambda t: add(t, "rules", "rule", rule(effects=[])),
         f"{T.format('rules')}: rule 't-rule': effects: List should have at least 1 item",
@@ -242,6 +260,10 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
     "step citing an unknown claim": (
         lambda t: add(t, "next_steps", "step", step(claims=["nope"])),
         f"{T.format('next_steps')}: step 't-step': unknown claim 'nope'",
+    ),
+    "invalid step": (
+        lambda t: add(t, "next_steps", "step", step(command=3)),
+        f"{T.format('next_steps')}: step 't-step': command: Input should be a valid string",
     ),
     "step whose condition misfits": (
         lambda t: add(t, "next_steps", "step", step(when={"field": "project.stage", "contains": "x"})),
@@ -259,6 +281,10 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
         lambda t: t["calibration"]["knowledge/calibration.toml"].update({"extra": {}}),
         "knowledge/calibration.toml: unexpected top-level key(s) ['extra']; expected [calibration]",
     ),
+    "calibration without its table": (
+        lambda t: t["calibration"].update({"knowledge/calibration.toml": {}}),
+        "knowledge/calibration.toml: calibration: max_confidence: Field required (and 12 more)",
+    ),
     "invalid calibration": (
         lambda t: t["calibration"]["knowledge/calibration.toml"]["calibration"].update({"x": 1}),
         "knowledge/calibration.toml: calibration: x: Extra inputs are not permitted",
@@ -274,6 +300,10 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
     "invalid uncertainty": (
         lambda t: t["uncertainty"]["knowledge/uncertainty.toml"]["uncertainty"].update({"x": 1}),
         "knowledge/uncertainty.toml: uncertainty: x: Extra inputs are not permitted",
+    ),
+    "invalid deployment catalogue": (
+        lambda t: t["deployment"]["knowledge/deployment.toml"].update({"x": 1}),
+        "knowledge/deployment.toml: deployment: x: Extra inputs are not permitted",
     ),
 }  # fmt: skip
 
@@ -295,18 +325,74 @@ def test_a_valid_addition_of_each_kind_loads(tables: Tables) -> None:
         {"id": "t-ref", "title": "a test page", "url": "https://t"},
     )
     add(tables, "claims", "claim", claim(references=["t-ref"], shelf=30),
-        claim(id="t-concept", kind="concept", references=["t-ref"]))  # fmt: skip
+        claim(id="t-concept", kind="concept", references=["t-ref"]),
+        claim(id="t-day", references=["t-ref"], shelf=1))  # fmt: skip
     add(tables, "frameworks", "framework", framework(tables))
     add(tables, "rules", "rule", rule(claims=["t-claim"]))
     add(tables, "next_steps", "step", step(framework="caffe"))
     kb = build_knowledge(tables)
     assert kb.claims["t-claim"].shelf == 30
     assert kb.claims["t-concept"].shelf == "concept"  # a concept's default shelf
+    assert kb.claims["t-day"].shelf == 1  # the shortest shelf there is
     assert kb.claim_files["t-claim"] == "knowledge/claims/test.toml"
     assert kb.registry.ids[-2:] == ("caffe", "mxnet")  # order 9 ties mxnet's; ids break the tie
     assert list(kb.frameworks)[-2:] == ["caffe", "mxnet"]
     assert any(r.rule.id == "t-rule" and r.source_file == T.format("rules") for r in kb.rules)
     assert kb.next_steps[-1].step.id == "t-step"
+
+
+def _outcome(tables: Tables) -> tuple[Any, ...]:
+    try:
+        kb = build_knowledge(tables)
+    except KnowledgeError as error:
+        return ("error", str(error))
+    return ("built", sorted(kb.claims), len(kb.rules), len(kb.next_steps), kb.scoring,
+            kb.deployment)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["seeds", "references", "frameworks", "claims", "rules", "next_steps", "scoring",
+     "calibration", "uncertainty", "deployment"],
+)  # fmt: skip
+def test_a_kind_left_out_of_the_tables_is_a_kind_without_files(shipped: Tables, kind: str) -> None:
+    """A caller may leave a kind out instead of passing it empty: the same knowledge, or the
+    same message naming what is missing, never a crash."""
+    empty = copy.deepcopy({**shipped, "rules": {}, kind: {}})
+    absent = copy.deepcopy({k: v for k, v in {**shipped, "rules": {}}.items() if k != kind})
+    assert _outcome(absent) == _outcome(empty)
+
+
+def test_the_deployment_catalogue_is_kept_and_absent_without_its_file(tables: Tables) -> None:
+    from advisor.core.deployment_paths import DeploymentCatalogue
+
+    catalogue = tables["deployment"]["knowledge/deployment.toml"]
+    assert build_knowledge(copy.deepcopy(tables)).deployment == (
+        DeploymentCatalogue.model_validate(catalogue)
+    )
+    assert build_knowledge({**tables, "deployment": {}}).deployment is None
+
+
+def test_a_steps_condition_may_name_a_framework_of_this_registry(tables: Tables) -> None:
+    """Conditions are checked against the registry being built, not the one in force."""
+    add(tables, "frameworks", "framework", framework(tables))
+    add(tables, "next_steps", "step", step(framework="caffe",
+        when={"field": "team.experience.caffe", "equals": "none"}))  # fmt: skip
+    kb = build_knowledge(tables)
+    assert kb.next_steps[-1].step.id == "t-step" and "caffe" not in KNOWN
+
+
+@pytest.mark.parametrize(("codebase", "expected"), [("tf_keras", True), ("none", False)])
+def test_a_quantifier_expands_the_registry_forms_inside_it(
+    tables: Tables, codebase: str, expected: bool
+) -> None:
+    """`any_framework` over `codebase_of` holds when the codebase runs on any framework."""
+    add(tables, "rules", "rule", rule(when={"any_framework": {"codebase_of": "{framework}"}}))
+    compiled = next(r for r in build_knowledge(tables).rules if r.rule.id == "t-rule")
+    answers = Requirements.model_validate(
+        {"project": {"tasks": ["nlp"]}, "team": {"existing_codebase": codebase}}
+    )
+    assert compiled.applies(answers) is expected
 
 
 def test_frameworks_follow_their_order_then_id(tables: Tables) -> None:
