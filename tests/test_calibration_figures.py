@@ -27,6 +27,7 @@ from tests.test_calibration import (
     ALL,
     MEMORY,
     NOW,
+    POLICY,
     PRIORS,
     RUNTIME,
     account,
@@ -1016,3 +1017,76 @@ def test_a_machine_id_that_is_not_a_name_counts_as_unknown(here: Any) -> None:
     requirements = answers(hardware={"accelerators": ["nvidia_gpu"]})
     _, calibration = calibrate(requirements, data, PRIORS, ALL)
     assert any("lacks GPU support" in c for c in calibration.caveats)
+
+
+def test_each_capability_record_is_judged_alone_in_probe_then_parameter_order() -> None:
+    """Records that make no caveat (failed, present, not tested here, not needed by the
+    answers, no capability of that name) do not stop the ones after them; the caveats come in
+    probe then parameter order, whatever order the records came in."""
+    edge = {"deployment": {"targets": ["edge_device"]}}  # ONNX export matters, GPU and AMP not
+
+    def capability(name: str, value: float, **changes: Any) -> Any:
+        return rec("mxnet", f"capability.{name}", value, unit="", **changes)
+
+    records = [
+        capability("onnx_export", 0.0, params={"opset": 17}, error="opset 17 failed"),
+        capability("onnx_export", 0.0, params={"opset": 13}, error="opset 13 failed"),
+        capability("onnx_export", 0.0, params={"opset": 11}).model_copy(
+            update={"details": {"unknown": True}}
+        ),
+        capability("mixed_precision", 0.0),
+        capability("gpu", 0.0),
+        capability("extra.compile", 0.0),  # the capability is all after "capability."
+        capability("distributed", 1.0),
+        capability("compile", 0.0, status=ProbeStatus.FAILED, error="crashed"),
+        rec("mxnet", "capability_memory", 0.0, unit=""),  # a capability family, no capability
+    ]
+    _, calibration = calibrate(answers(**edge), measured(*speeds(100, 50, 25), *records),
+                               PRIORS, ALL)  # fmt: skip
+    lacks = [c for c in calibration.by_framework["mxnet"] if "lacks" in c]
+    assert lacks == [
+        f"MXNet 1.0 as installed here lacks ONNX export (probe capability.onnx_export = 0), "
+        f"though the knowledge base counts MXNet as supporting it: opset {opset} failed."
+        for opset in (13, 17)
+    ]
+
+
+def test_capability_records_are_no_speed_figure_even_where_a_policy_weighs_them() -> None:
+    """A 0/1 capability result is never a speed: not even under a policy whose weights name a
+    family called "capability"."""
+    from advisor.core.calibration import calibrate as calibrate_ids
+
+    policy = POLICY.model_copy(update={"base_weight": {**POLICY.base_weight, "capability": 9.0}})
+    data = measured(
+        *speeds(100, 50, 25),
+        *(rec(fw, "capability.compile", 1.0, unit="") for fw in ALL),
+    )
+    _, calibration = calibrate_ids(answers(), data, PRIORS, ALL, policy=policy)
+    figures = {f.probe for f in account(calibration, "mxnet").figures}
+    assert figures == {"conv_train_step", "matmul", "mlp_train"}
+
+
+def test_a_family_without_weight_leaves_out_its_figures_only() -> None:
+    """A policy that gives "other" no weight drops bytes_moved; the figures after it stay."""
+    from advisor.core.calibration import calibrate as calibrate_ids
+
+    policy = POLICY.model_copy(update={"base_weight": {**POLICY.base_weight, "other": 0.0}})
+    data = measured(
+        *speeds(100, 50, 25),
+        *(rec(fw, "bytes_moved", v) for fw, v in (("pytorch", 2.0), ("mxnet", 1.0))),
+    )
+    _, calibration = calibrate_ids(answers(), data, PRIORS, ALL, policy=policy)
+    figures = [f.probe for f in account(calibration, "mxnet").figures]
+    assert figures == ["conv_train_step", "matmul", "mlp_train"]  # "bytes_moved" sorts first
+
+
+def test_calibrated_scores_are_given_to_four_places() -> None:
+    scores, _ = calibrate(answers(), measured(*speeds(100, 37, 21, cv=0.0123)), PRIORS, ALL)
+    blended = [scores[fw][RUNTIME] for fw in ALL]
+    assert blended == [round(score, 4) for score in blended]
+    assert all(round(score, 3) != score for score in blended)  # the fourth place is used
+
+
+def test_deployment_paths_are_a_family_of_their_own() -> None:
+    assert probe_family("deploy.onnx_cpu", {}) == "deployment"
+    assert probe_family("deploy.litert_matmul", {"mode": "compiled"}) == "deployment"
