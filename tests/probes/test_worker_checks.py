@@ -741,3 +741,32 @@ def test_a_frontends_records_name_their_shapes_and_units() -> None:
         )
         assert overhead["details"]["native_execution"].startswith("numpy ")
         assert overhead["spread"]["repeats"] == overhead["details"]["rounds"]
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="Linux /proc only")
+def test_every_timed_record_says_how_busy_the_rest_of_the_machine_was() -> None:
+    """The other-load figure goes with every figure that was timed, native and front-end alike,
+    so that a figure taken on a busy machine can be told apart."""
+    native = numpy_backend.NumpyBackend()
+    records = run(native, "matmul", "mlp_train", "conv_train_step", "lstm_forward",
+                  "inference_latency", "dispatch_overhead", c=context(native))  # fmt: skip
+    frontend = numpy_backend.NumpyFrontend(delay=0.0)
+    records += run(frontend, "mlp_train", "conv_train_step", "keras_overhead",
+                   c=context(frontend))  # fmt: skip
+    assert len(records) == 14 and {r["status"] for r in records} == {"ok"}  # 8 native, 6 front-end
+    assert [r["params"] for r in records if "other_load_cpus" not in r["details"]] == []
+
+
+def test_times_in_the_details_are_given_to_four_places() -> None:
+    """Seconds and milliseconds in a record's details are rounded to 4 places (as floats)."""
+    frontend = numpy_backend.NumpyFrontend(delay=0.0)
+    c = worker.Context(frontend, SIZES, seed=0, import_seconds=0.123456)
+    (imported,) = run(frontend, "import_time", c=c)
+    assert imported["value"] == 0.1235
+    records = run(frontend, "mlp_train", "conv_train_step", "keras_overhead", c=c)
+    timings = [r["details"]["first_call_s"] for r in records[:4]]
+    for overhead in records[4:]:
+        details = overhead["details"]
+        timings += [details[k] for k in ("interval_low", "interval_high", "keras_ms", "native_ms")]
+    assert len(timings) == 12
+    assert all(isinstance(t, float) and t == round(t, 4) for t in timings), timings
