@@ -7,6 +7,7 @@ import dataclasses
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -165,6 +166,29 @@ def test_topsis_prefers_the_dominating_alternative() -> None:
     closeness = topsis(np.array([1.0, 1.0, 1.0]), scores)
     assert list(np.argsort(-closeness)) == [0, 2, 1]
     assert closeness[0] > 0.9 and closeness[1] == pytest.approx(0.0)
+
+
+def test_topsis_normalises_each_criterion_by_its_own_length() -> None:
+    """Columns of length 0.5 and 5 become [0.6, 0.8] and [0.8, 0.6]: a criterion on a small
+    scale counts as much as one on a large scale. Halved by the weights, the ideal is (0.4, 0.4)
+    and the anti-ideal (0.3, 0.3); each framework lies 0.1 from both: closeness 0.5 each. An
+    all-zero criterion (length 0) adds nothing."""
+    scores = np.array([[0.3, 4.0, 0.0], [0.4, 3.0, 0.0]])
+    closeness = topsis(np.array([1.0, 1.0, 1.0]), scores)
+    assert closeness == pytest.approx([0.5, 0.5])
+    # weighted 3 : 1, the first criterion decides: (0.45, 0.2) and (0.6, 0.15) against the ideal
+    # (0.6, 0.2) and anti-ideal (0.45, 0.15): distances 0.15 | 0.05 and 0.05 | 0.15
+    closeness = topsis(np.array([3.0, 1.0, 0.0]), scores)
+    assert closeness == pytest.approx([0.05 / 0.2, 0.15 / 0.2])
+
+
+def test_topsis_of_alternatives_alike_is_a_half_each_without_a_warning() -> None:
+    """Both lie at the ideal and the anti-ideal at once (distance 0 to each): no division by
+    zero, and so no numpy warning on the terminal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        closeness = topsis(np.array([1.0, 2.0]), np.array([[3.0, 1.0], [3.0, 1.0]]))
+    assert list(closeness) == [0.5, 0.5]
 
 
 def test_one_eligible_framework_needs_no_sampling() -> None:
