@@ -119,6 +119,7 @@ def test_labels_come_from_the_schemas_names() -> None:
     assert _label("team.existing_codebase") == "existing codebase"
     assert _label("team.experience.pytorch") == "pytorch experience"
     assert _label("project.model_size") == "model size"
+    assert _label("team.experience.tf_lite") == "tf lite experience"  # an id may hold "_"
 
 
 def test_single_answer_edits_are_every_other_value_and_each_list_item_in_or_out() -> None:
@@ -144,8 +145,9 @@ def test_single_answer_edits_are_every_other_value_and_each_list_item_in_or_out(
         ("team.experience.jax=none", "jax experience were none"),
         ("team.experience.jax=expert", "jax experience were expert"),
     ]
-    assert ("team.experience.mxnet=some", "mxnet experience were some") in by_path[
-        "team.experience.mxnet"
+    assert by_path["team.experience.mxnet"] == [  # not answered: "none", its default
+        ("team.experience.mxnet=some", "mxnet experience were some"),
+        ("team.experience.mxnet=expert", "mxnet experience were expert"),
     ]
     assert by_path["deployment.targets"] == [
         ("deployment.targets=mobile,browser,cloud_server",
@@ -175,6 +177,13 @@ def test_single_answer_edits_are_every_other_value_and_each_list_item_in_or_out(
     ]
     assert targets[0] == "deployment.targets=cloud_server"
     assert "deployment.targets=none" not in targets
+    three = _requirements(deployment={"targets": ["mobile", "browser", "edge_device"]})
+    dropped = [c for c, w, _ in _answer_edits(three, leaves(REGISTRY)) if "dropped" in w]
+    assert dropped == [
+        "deployment.targets=browser,edge_device",
+        "deployment.targets=mobile,edge_device",
+        "deployment.targets=mobile,browser",
+    ]
     latency = _requirements(deployment={"latency_critical": True})
     flags = {p: c for c, _, p in _answer_edits(latency, leaves(REGISTRY))}
     assert flags["deployment.latency_critical"] == "deployment.latency_critical=false"
@@ -351,3 +360,36 @@ def test_the_search_reports_the_smallest_edits_a_brute_force_finds() -> None:
 def test_two_frameworks_are_searched_too() -> None:
     report = smallest_flips(_requirements(constraints={"candidates": ["pytorch", "jax"]}))
     assert [r.framework for r in report.runners_up] == ["jax"] and report.evaluated > 50
+
+
+def test_the_search_scores_every_edit_with_the_knowledge_and_figures_it_is_given() -> None:
+    """The base and every edited questionnaire are scored with the caller's knowledge and probe
+    figures, not the knowledge in force and no figures: a renamed TensorFlow with another
+    ecosystem prior, and figures that make it three times PyTorch's speed."""
+    import copy
+
+    from advisor.core.decision.whatif import _lead
+    from advisor.core.knowledge import build_knowledge
+    from advisor.files.knowledge_files import _knowledge_paths, _parse_all, knowledge_dir
+    from tests.test_calibration import measured, speeds
+
+    tables = copy.deepcopy(_parse_all(knowledge_dir(), _knowledge_paths(knowledge_dir())))
+    tensorflow = tables["frameworks"]["knowledge/frameworks/tensorflow.toml"]["framework"]
+    tensorflow["name"] = "TensorFlow (test)"
+    tensorflow["priors"]["ecosystem"]["score"] = 5.0
+    kb = build_knowledge(tables)
+    figures = measured(*speeds(100, 300, 100))
+    base = _requirements(constraints={"candidates": ["pytorch", "tensorflow"]})
+    report = smallest_flips(base, knowledge=kb, measurements=figures)
+    expected = recommend(base, figures, knowledge=kb)
+    assert report.top_pick == expected.top_pick
+    top = expected.ranking[0].score
+    assert [(r.framework, r.name, r.behind) for r in report.runners_up] == [
+        (r.framework, r.name, top - r.score) for r in expected.ranking[1:]
+    ]
+    flips = [(runner.framework, flip) for runner in report.runners_up for flip in runner.flips]
+    assert flips  # the check below has something to check
+    for framework, flip in flips:
+        edited = apply_changes(base, [flip.change], knowledge=kb)
+        assert flip.lead == _lead(recommend(edited, figures, knowledge=kb), framework)
+    assert report != smallest_flips(base)  # the knowledge and the figures made a difference
