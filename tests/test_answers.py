@@ -99,6 +99,13 @@ def test_merge_sets_dotted_paths_on_a_copy() -> None:
     assert describe_error({"loc": ("project",), "type": "missing"}) == (
         "project: required, but missing"
     )
+    assert describe_error({"loc": ("colour",), "type": "extra_forbidden"}) == (
+        "colour: unknown field (allowed here: schema_version, project, deployment, hardware, "
+        "team, priorities, constraints)"
+    )  # an unknown section lists the sections
+    assert describe_error({"loc": ("project", "stage"), "type": "new"}) == (
+        "project.stage: invalid (got None)"
+    )  # an error without its message or value
     merged.pop("when")
     assert validate_answers(merged, "m").priorities.deployment == 5
 
@@ -196,6 +203,10 @@ def test_values_are_shown_short_and_safe() -> None:
     assert mod._show(datetime.date(2026, 1, 2)) == "the date 2026-01-02"
     assert mod._show(datetime.time(1, 2)) == "the time 01:02:00"
     assert mod._show([10**5000]) == "a value too large to show"
+    eighty = ["x" * 23, "y" * 23, "z" * 22]  # its repr is 80 characters: shown whole
+    assert mod._show(eighty) == repr(eighty) and len(repr(eighty)) == 80
+    longer = ["x" * 23, "y" * 23, "z" * 23]  # 81: cut to 77 and "..."
+    assert mod._show(longer) == repr(longer)[:77] + "..."
     long = mod._show({"a" * 25: "b" * 25, "c" * 25: "d" * 25})
     assert len(long) == 80 and long.endswith("...") and long.startswith("{'aaaa")
     assert mod._show("z" * 100) == "'zzzzzzzzzzzz...zzzzzzzzzzzzz'"  # reprlib shortens
