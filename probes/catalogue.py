@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from probes.timing import Budget
+from probes.transformer import BlockShape
 
 COMPUTE_PROBES = (
     "import_time",
@@ -21,6 +22,8 @@ COMPUTE_PROBES = (
     "lstm_forward",
     "inference_latency",
     "dispatch_overhead",
+    "transformer",
+    "allreduce",
 )
 CAPABILITY_PROBES = (
     "capability.gpu",
@@ -51,7 +54,23 @@ class Sizes:
     latency_calls: int
     dispatch_ops: int
     budget: Budget
+    transformer: tuple[BlockShape, ...]
+    """encoder blocks timed (forward and AdamW step, per execution mode)"""
+    transformer_budget: Budget
+    allreduce_bytes: tuple[int, ...]
+    """message sizes of the all-reduce probe, float32"""
+    allreduce_iterations: tuple[int, int]
+    """warm-up and timed all-reduces per message size"""
 
+
+KIB, MIB = 1024, 1024 * 1024
+SMALL_BLOCK = BlockShape(batch=8, seq=128, d_model=256, heads=4, d_ff=1024)
+"""1.7 GFLOP a forward pass: 10-50 ms a step on one CPU core, long enough to be work, short
+enough for the quick suite"""
+
+GPU_BLOCKS = (BlockShape(batch=32, seq=512, d_model=1024, heads=16, d_ff=4096),)
+"""what a GPU times instead of the CPU sizes (410 GFLOP a training step: the CPU sizes would
+measure kernel launches)"""
 
 SUITES: dict[str, Sizes] = {
     "tiny": Sizes(
@@ -63,6 +82,10 @@ SUITES: dict[str, Sizes] = {
         latency_calls=30,
         dispatch_ops=100,
         budget=Budget(warmup=1, min_repeats=3, min_seconds=0.02),
+        transformer=(BlockShape(batch=2, seq=16, d_model=32, heads=2, d_ff=64),),
+        transformer_budget=Budget(warmup=1, min_repeats=3, min_seconds=0.0),
+        allreduce_bytes=(4 * KIB,),
+        allreduce_iterations=(2, 5),
     ),
     "quick": Sizes(
         matmul=(128, 512, 1024),
@@ -73,6 +96,10 @@ SUITES: dict[str, Sizes] = {
         latency_calls=100,
         dispatch_ops=200,
         budget=Budget(warmup=2, min_repeats=5, min_seconds=0.3),
+        transformer=(SMALL_BLOCK,),
+        transformer_budget=Budget(warmup=3, min_repeats=10, min_seconds=0.0, max_repeats=10),
+        allreduce_bytes=(4 * KIB, MIB),
+        allreduce_iterations=(5, 20),
     ),
     "full": Sizes(
         matmul=(256, 1024, 2048),
@@ -83,6 +110,10 @@ SUITES: dict[str, Sizes] = {
         latency_calls=300,
         dispatch_ops=1000,
         budget=Budget(warmup=3, min_repeats=10, min_seconds=1.0),
+        transformer=(SMALL_BLOCK, BlockShape(batch=8, seq=256, d_model=512, heads=8, d_ff=2048)),
+        transformer_budget=Budget(warmup=5, min_repeats=20, min_seconds=1.0),
+        allreduce_bytes=(4 * KIB, 64 * KIB, MIB, 16 * MIB),
+        allreduce_iterations=(5, 20),
     ),
 }
 

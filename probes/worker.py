@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from probes import overhead
+from probes import collectives, overhead
 from probes import reference as ref
-from probes.catalogue import LEARNING_RATE, Sizes, suite_probes, suite_sizes
+from probes import transformer as tr
+from probes.catalogue import GPU_BLOCKS, LEARNING_RATE, Sizes, suite_probes, suite_sizes
 from probes.fingerprint import machine_fingerprint
 from probes.frameworks import available_backends, load_backend
-from probes.frameworks.base import Backend, Capability
+from probes.frameworks.base import Backend, Capability, Prepared, try_capability
 from probes.protocol import Channel
 from probes.timing import Budget, Timed, measure, percentile, summarise
 
@@ -66,12 +67,30 @@ class Context:
     def budget(self) -> Budget:
         return self.sizes.budget
 
+    collective: Capability | None = None
+    """How the all-reduce probe went, when it ran: capability.distributed reports it rather
+    than launching a second job."""
+    processes: int = 2
+    """ranks of the all-reduce job"""
+
     def capabilities(self) -> dict[str, Capability]:
         if self._capabilities is None:
             self._capabilities = self.backend.capabilities()
             if self.compiled is not None:
                 self._capabilities["compile"] = self.compiled
+            self._capabilities["distributed"] = self.collective or _distributed(self)
         return self._capabilities
+
+
+def _distributed(c: Context) -> Capability:
+    """A real all-reduce over 2 fresh processes (a small one, checked)."""
+    job = c.backend.collective
+    if job is None:
+        return Capability(False, f"{c.backend.name} has no collective layer in this build")
+    return try_capability(
+        lambda: collectives.check_all_reduce(job.script, helpers=job.helpers),
+        f"{job.what} over 2 processes",
+    )
 
 
 def ok(
@@ -315,6 +334,131 @@ def probe_dispatch_overhead(c: Context) -> Iterator[Result]:
     )
 
 
+def _transformer_mode(c: Context, shape: tr.BlockShape, mode: str) -> Iterator[Result]:
+    """Forward and AdamW step of one block in one mode: each checked against the float64
+    reference (output; loss before and after the step and every updated weight), then timed;
+    then the first calls as their own figure."""
+    block, x, target = tr.problem(c.seed, shape)
+    base = {**shape.params(), "mode": mode}
+    first_calls: dict[str, tuple[float, dict[str, Any]]] = {}
+    for kind in ("forward", "train"):
+        params = {**base, "pass": kind}
+        try:
+            started = time.perf_counter()
+            job = c.backend.transformer(block, x, None if kind == "forward" else target, mode)
+            first = job.run()
+            c.backend.sync(first)
+            first_calls[kind] = (time.perf_counter() - started, dict(job.details))
+            if kind == "forward":
+                expected = tr.forward(block, x)
+                checks = {"max_rel_error": check(job.fetch(first), expected, tr.FORWARD_TOLERANCE)}
+                flops = tr.forward_flops(shape)
+            else:
+                checks = _check_transformer_step(job, block, x, target, float(job.fetch(first)))
+                flops = tr.train_flops(shape)
+            timed = measure(job.run, c.backend.sync, c.sizes.transformer_budget)
+            figures = [s * 1e3 for s in timed.samples]
+            yield measured(
+                figures,
+                "ms",
+                params,
+                timed,
+                higher_is_better=False,
+                gflop_per_s=float(f"{flops / 1e9 / (percentile(figures, 50) / 1e3):.4g}"),
+                gflop=round(flops / 1e9, 4),
+                **checks,
+                **job.details,
+            )
+        except Exception as error:
+            yield failed(error, params)
+    for kind, (seconds, details) in first_calls.items():
+        yield ok(
+            round(seconds, 4),
+            "s",
+            {**base, "pass": kind, "figure": "first_call"},
+            higher_is_better=False,
+            note="preparing the block and its first call (tracing and compilation included)",
+            **details,
+        )
+
+
+def _check_transformer_step(
+    job: Prepared, block: tr.Block, x: np.ndarray, target: np.ndarray, loss_before: float
+) -> dict[str, float]:
+    """The step's loss, its updated weights, and the loss they give, against the reference."""
+    if job.state is None:
+        raise RuntimeError("the training step does not expose its weights")
+    grads = tr.gradients(block, x, target)
+    expected = tr.adamw_step(block, grads)
+    error = check(loss_before, tr.loss(block, x, target), tr.LOSS_TOLERANCE)
+    missed = tr.update_mismatch(expected, grads, job.state())
+    if not missed <= tr.UPDATE_MISMATCH_SHARE:
+        raise Mismatch(
+            f"one AdamW step differs from the reference's: {missed:.2%} of the weights moved "
+            f"by more than {tr.UPDATE_TOLERANCE:.0%} of the learning rate away from it"
+        )
+    loss_after = float(job.fetch(job.run()))
+    error = max(error, check(loss_after, tr.loss(expected, x, target), tr.LOSS_TOLERANCE))
+    return {"max_rel_error": error, "update_mismatch_share": missed, "loss_after_step": loss_after}
+
+
+def probe_transformer(c: Context) -> Iterator[Result]:
+    shapes = GPU_BLOCKS if c.backend.device == "cuda" else c.sizes.transformer
+    modes = c.backend.transformer_modes.get(c.suite, c.backend.transformer_modes["quick"])
+    for shape in shapes:
+        for mode in modes:
+            yield from _transformer_mode(c, shape, mode)
+
+
+def probe_allreduce(c: Context) -> Iterator[Result]:
+    """Time per all-reduce, algbw and busbw per message size, through the framework's own
+    collective layer across `c.processes` local processes; a wrong sum fails the size."""
+    job = c.backend.collective
+    if job is None:
+        raise RuntimeError(f"{c.backend.name} has no collective layer in this build")
+    warmup, iterations = c.sizes.allreduce_iterations
+    sizes = c.sizes.allreduce_bytes
+    started = time.perf_counter()
+    try:
+        results = collectives.all_reduce(
+            job.script, sizes, warmup, iterations, c.processes, job.helpers
+        )
+    except Exception as error:
+        c.collective = Capability(False, f"{job.what} failed: {one_line(error)}")
+        raise
+    wall_s = time.perf_counter() - started
+    c.collective = Capability(
+        all(r.max_error == 0 for r in results),
+        f"{job.what} over {c.processes} processes: "
+        + ("correct sums" if all(r.max_error == 0 for r in results) else "wrong sums"),
+    )
+    for result in results:
+        params = {"bytes": result.nbytes, "processes": c.processes, "dtype": "float32"}
+        if result.max_error != 0:
+            yield failed(
+                Mismatch(f"the all-reduce is off by {result.max_error:g} from the exact sum"),
+                params,
+            )
+            continue
+        timed = Timed(result.seconds, None)
+        micros = [s * 1e6 for s in result.seconds]
+        median_s = percentile(result.seconds, 50)
+        algbw = result.nbytes / median_s / 1e9
+        yield measured(
+            micros,
+            "µs",
+            params,
+            timed,
+            higher_is_better=False,
+            algbw_gb_s=round(algbw, 4),
+            busbw_gb_s=round(collectives.bus_bandwidth(algbw, c.processes), 4),
+            transport=job.what,
+            job_wall_s=round(wall_s, 3),
+            correct=True,
+            scope="one machine: the collective layer's overhead, not multi-node scaling",
+        )
+
+
 def probe_import_time(c: Context) -> Iterator[Result]:
     yield ok(
         round(c.import_seconds, 4),
@@ -393,6 +537,8 @@ PROBES: dict[str, Callable[[Context], Iterator[Result]]] = {
     "lstm_forward": probe_lstm_forward,
     "inference_latency": probe_inference_latency,
     "dispatch_overhead": probe_dispatch_overhead,
+    "transformer": probe_transformer,
+    "allreduce": probe_allreduce,
     **{
         f"capability.{name}": _capability(name)
         for name in ("gpu", "distributed", "mixed_precision", "onnx_export", "compile")
@@ -568,6 +714,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--probe", action="append", default=[], help="only this probe (repeat)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--procs", type=int, default=2, help="ranks of the all-reduce probe")
     return parser.parse_args(argv)
 
 
@@ -596,7 +743,13 @@ def main(argv: list[str] | None = None) -> int:
     versions = {**backend.versions(), "python": platform.python_version()}
     channel.send("hello", **base, versions=versions, import_seconds=import_seconds, probes=names)
     context = Context(
-        backend, suite_sizes(args.suite), args.seed, import_seconds, args.suite, args.threads
+        backend,
+        suite_sizes(args.suite),
+        args.seed,
+        import_seconds,
+        args.suite,
+        args.threads,
+        processes=args.procs,
     )
     for name in names:
         run_probe(channel, context, name)

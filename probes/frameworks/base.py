@@ -8,9 +8,6 @@ the clock).
 from __future__ import annotations
 
 import importlib.util
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from probes.processes import kill_group, popen_options
 from probes.reference import ConvBlock, Lstm, Mlp
+from probes.transformer import Block
 
 
 @dataclass
@@ -28,6 +25,8 @@ class Prepared:
     fetch: Callable[[Any], np.ndarray]
     details: dict[str, Any] = field(default_factory=dict)
     """what this framework did that the figure depends on (e.g. which compiler)"""
+    state: Callable[[], dict[str, np.ndarray]] | None = None
+    """a training step's current weights by name, for checking one update against the reference"""
 
 
 @dataclass(frozen=True)
@@ -77,62 +76,14 @@ def run_onnx(model: bytes, x: np.ndarray, expected: np.ndarray) -> None:
         raise RuntimeError("onnxruntime's output differs from the framework's")
 
 
-def _free_addresses(count: int) -> list[str]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for each in sockets:
-            each.bind(("127.0.0.1", 0))
-        return [f"127.0.0.1:{each.getsockname()[1]}" for each in sockets]
-    finally:
-        for each in sockets:
-            each.close()
+@dataclass(frozen=True)
+class Collective:
+    """A framework's all-reduce job for `probes.collectives`: the script each rank runs after
+    its harness, what it uses, and how many helper processes (parameter servers) it needs."""
 
-
-ALL_REDUCE_TIMEOUT_S = 60.0
-"""for the whole collective (both processes import the framework first)"""
-
-
-def all_reduce_in_processes(
-    script: str, count: int = 2, timeout_s: float = ALL_REDUCE_TIMEOUT_S, helpers: int = 0
-) -> None:
-    """Run `script` in `count` fresh interpreters as ranks of one job on 127.0.0.1 and check the
-    all-reduce each reports: the script gets `addresses count rank` as arguments (a free
-    127.0.0.1 port per rank, comma-separated; rank 0's serves as the coordinator), reduces a
-    4-element tensor filled with rank + 1 and prints `SUM <sum of the result>`. Raises with the
-    failing process's error otherwise. `helpers` more processes (ranks count and up: MXNet's
-    scheduler and server) run the same script and need only exit cleanly. The processes are
-    killed (with what they started) on a timeout, and die with this process."""
-    addresses = ",".join(_free_addresses(count + helpers))
-    processes = [
-        subprocess.Popen(  # type: ignore[call-overload]
-            [sys.executable, "-c", script, addresses, str(count), str(rank)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            **popen_options(),
-        )
-        for rank in range(count + helpers)
-    ]
-    outputs: list[tuple[int | None, str, str]] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        for process in processes:
-            try:
-                out, err = process.communicate(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                raise RuntimeError(f"no result within {timeout_s:g} s") from None
-            outputs.append((process.returncode, out, err))
-    finally:
-        for process in processes:
-            kill_group(process)
-    expected = 4.0 * count * (count + 1) / 2
-    for rank, (code, out, err) in enumerate(outputs):
-        sums = [line.split()[1] for line in out.splitlines() if line.startswith("SUM ")]
-        if code != 0 or (rank < count and not sums):
-            tail = " ".join(err.split())[-200:]
-            raise RuntimeError(f"a process exited with code {code}: {tail}")
-        if rank < count and float(sums[0]) != expected:
-            raise RuntimeError(f"all-reduce gave {sums[0]}, expected {expected:g}")
+    script: str
+    what: str
+    helpers: int = 0
 
 
 def adding_chain(start: Any, ops: int) -> Callable[[], Any]:
@@ -187,4 +138,21 @@ class Backend(Protocol):
         """The allocator's peak on the GPU (reset first when asked); None on CPU."""
         ...
 
-    def capabilities(self) -> dict[str, Capability]: ...
+    transformer_modes: dict[str, tuple[str, ...]]
+    """per suite, the execution modes the transformer probes time (the first call of a
+    compiled mode pays its compilation, reported as its own figure)"""
+
+    def transformer(
+        self, block: Block, x: np.ndarray, target: np.ndarray | None, mode: str
+    ) -> Prepared:
+        """The transformer block (`probes.transformer`): its output when `target` is None, else
+        one AdamW step whose `run` returns the loss before the update and whose `state` gives
+        the weights."""
+        ...
+
+    collective: Collective | None
+    """its all-reduce across processes (None: the framework has no collective layer here)"""
+
+    def capabilities(self) -> dict[str, Capability]:
+        """All but `distributed`, which the worker gets from the all-reduce job."""
+        ...

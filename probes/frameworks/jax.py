@@ -21,18 +21,19 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from probes.frameworks.base import (
     Capability,
+    Collective,
     Prepared,
     adding_chain,
-    all_reduce_in_processes,
     try_capability,
 )
 from probes.reference import ConvBlock, Lstm, Mlp
+from probes.transformer import ADAM_EPS, BETAS, LEARNING_RATE, LN_EPS, PARAMS, WEIGHT_DECAY, Block
 
 jax: Any = None
 jnp: Any = None
@@ -40,7 +41,6 @@ lax: Any = None
 """Bound by `_import_jax`, after the CPUs are restricted."""
 
 ONE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-DISTRIBUTED_TIMEOUT_S = 60.0
 
 
 def restrict_cpus(threads: int) -> str:
@@ -102,6 +102,13 @@ def _stateful(step: Callable[[list[Any]], tuple[Any, list[Any]]], start: list[An
 
 class JaxBackend:
     name = "jax"
+    transformer_modes: ClassVar[dict[str, tuple[str, ...]]] = {
+        "tiny": ("compiled",),
+        "quick": ("compiled",),
+        "full": ("eager", "compiled"),
+    }
+    """jax.jit as JAX code runs; op-by-op dispatch only in the full suite (its first training step
+    compiles every primitive: 4.9 s here)"""
 
     def __init__(self, device: str, threads: int, threading: str) -> None:
         jax.config.update("jax_enable_compilation_cache", False)
@@ -120,6 +127,11 @@ class JaxBackend:
         jax.config.update("jax_default_device", self._dev)
         self.device = device
         self.threads = threads
+        self.collective = Collective(
+            _ALL_REDUCE,
+            "jax.distributed + psum in a jitted shard_map (Gloo CPU collectives); "
+            "fresh processes, as initialize refuses once this one has computed",
+        )
         self.record_details = {
             "threading": threading,
             "compilation_cache": "persistent cache disabled (every first call compiles)",
@@ -173,6 +185,45 @@ class JaxBackend:
             step = jax.jit(step)
             details = {"execution": "jax.jit (whole training step)"}
         return Prepared(run=_stateful(step, self._mlp_params(m)), fetch=_loss_of, details=details)
+
+    def transformer(
+        self, block: Block, x: np.ndarray, target: np.ndarray | None, mode: str
+    ) -> Prepared:
+        weights = {name: self._a(block.weights[name]) for name in PARAMS}
+        heads, tx = block.shape.heads, self._a(x)
+        jit = mode == "compiled"
+        details = {
+            "execution": "jax.jit" if jit else "eager: un-jitted jax ops, dispatched one by one"
+        }
+        if target is None:
+            forward = jax.jit(_block, static_argnums=2) if jit else _block
+            return Prepared(run=lambda: forward(weights, tx, heads), fetch=_numpy, details=details)
+        tt = self._a(target)
+
+        def loss(w: dict[str, Any]) -> Any:
+            return jnp.mean((_block(w, tx, heads) - tt) ** 2)
+
+        value_and_grad = jax.value_and_grad(loss)
+
+        def step(state: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+            w, m, v, count = state
+            value, grads = value_and_grad(w)
+            return value, _adamw(w, grads, m, v, count + 1.0)
+
+        zeros = {n: jnp.zeros_like(a) for n, a in weights.items()}
+        held = [(weights, zeros, zeros, jnp.asarray(0.0))]
+        update = jax.jit(step) if jit else step
+
+        def run() -> tuple[Any, Any]:
+            value, held[0] = update(held[0])
+            return value, held[0]
+
+        return Prepared(
+            run=run,
+            fetch=_loss_of,
+            details={**details, "optimiser": "AdamW written in jax.numpy (as optax's)"},
+            state=lambda: {n: _numpy(a) for n, a in held[0][0].items()},
+        )
 
     def mlp_forward(self, m: Mlp, x: np.ndarray) -> Prepared:
         params, tx = self._mlp_params(m), self._a(x)
@@ -270,7 +321,6 @@ class JaxBackend:
                 f"{len(gpus)} GPU(s) visible to JAX"
                 + ("" if gpus else f" (default backend: {jax.default_backend()})"),
             ),
-            "distributed": _distributed(),
             "mixed_precision": try_capability(self._bf16_matmul, "a bfloat16 matmul"),
             "onnx_export": _onnx_export(),
             "compile": try_capability(_jit, "jax.jit (not exercised by mlp_train)"),
@@ -319,37 +369,69 @@ def _stablehlo_export() -> None:
 
 # Each process adds its rank + 1 over a 2-process mesh with psum, over Gloo on 127.0.0.1.
 _ALL_REDUCE = """
-import sys
-import jax, numpy as np
+import os
+os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[RANK % len(os.sched_getaffinity(0)):][:1])
+import jax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-addresses, count, rank = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-jax.distributed.initialize(addresses.split(",")[0], num_processes=count, process_id=rank,
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+jax.distributed.initialize(ADDRESSES[0], num_processes=COUNT, process_id=RANK,
                            initialization_timeout=30)
 mesh = Mesh(np.array(jax.devices()), ("p",))
-local = jax.device_put(np.full((1, 4), rank + 1.0, np.float32), jax.local_devices()[0])
-whole = jax.make_array_from_single_device_arrays((count, 4), NamedSharding(mesh, P("p")), [local])
-total = jax.jit(jax.shard_map(lambda v: jax.lax.psum(v, "p"), mesh=mesh,
-                              in_specs=P("p"), out_specs=P()))(whole)
-print("SUM", float(np.asarray(total.addressable_data(0)).sum()))
+psum = jax.jit(jax.shard_map(lambda v: jax.lax.psum(v, "p"), mesh=mesh,
+                             in_specs=P("p"), out_specs=P()))
+
+def make(a):
+    local = jax.device_put(a.reshape(1, -1), jax.local_devices()[0])
+    return jax.make_array_from_single_device_arrays(
+        (COUNT, a.size), NamedSharding(mesh, P("p")), [local])
+
+harness(make, psum, lambda t: np.asarray(t.addressable_data(0)), jax.block_until_ready)
 jax.distributed.shutdown()
 """
-
-
-def _distributed() -> Capability:
-    """A real multi-process all-reduce: 2 processes, `jax.distributed.initialize` + `psum`.
-
-    It must run in fresh processes: `initialize` refuses once this process has computed anything.
-    """
-    if not hasattr(jax, "distributed"):
-        return Capability(False, "jax.distributed is missing")
-    return try_capability(_all_reduce, "jax.distributed.initialize + psum over 2 processes (Gloo)")
-
-
-def _all_reduce(count: int = 2) -> None:
-    all_reduce_in_processes(_ALL_REDUCE, count, timeout_s=DISTRIBUTED_TIMEOUT_S)
 
 
 def make_backend(device: str, threads: int) -> JaxBackend:
     threading = restrict_cpus(threads)  # before jax is imported: its thread pools start then
     _import_jax()
     return JaxBackend(device, threads, threading)
+
+
+def _layer_norm(x: Any, gain: Any, bias: Any) -> Any:
+    mean = x.mean(axis=-1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) * lax.rsqrt(variance + LN_EPS) * gain + bias
+
+
+def _block(w: dict[str, Any], x: Any, heads: int) -> Any:
+    """probes.transformer's block in jax.numpy (explicit softmax attention)."""
+    batch, seq, d = x.shape
+    size = d // heads
+
+    def split(t: Any) -> Any:
+        return t.reshape(batch, seq, heads, size).transpose(0, 2, 1, 3)
+
+    h = _layer_norm(x, w["ln1_g"], w["ln1_b"])
+    q, k, v = jnp.split(h @ w["w_qkv"] + w["b_qkv"], 3, axis=-1)
+    scores = split(q) @ split(k).transpose(0, 1, 3, 2) / np.sqrt(size)
+    attended = jax.nn.softmax(scores, axis=-1) @ split(v)
+    x1 = x + attended.transpose(0, 2, 1, 3).reshape(batch, seq, d) @ w["w_o"] + w["b_o"]
+    hidden = jax.nn.gelu(
+        _layer_norm(x1, w["ln2_g"], w["ln2_b"]) @ w["w1"] + w["b1"], approximate=True
+    )
+    return x1 + hidden @ w["w2"] + w["b2"]
+
+
+def _adamw(
+    w: dict[str, Any], grads: dict[str, Any], m: dict[str, Any], v: dict[str, Any], count: Any
+) -> tuple[Any, ...]:
+    """One AdamW step in PyTorch's (and optax's) form: returns (weights, m, v, count)."""
+    beta1, beta2 = BETAS
+    m = {n: beta1 * m[n] + (1 - beta1) * g for n, g in grads.items()}
+    v = {n: beta2 * v[n] + (1 - beta2) * g * g for n, g in grads.items()}
+    m_scale, v_scale = 1.0 / (1 - beta1**count), 1.0 / (1 - beta2**count)
+    new = {
+        n: w[n] * (1 - LEARNING_RATE * WEIGHT_DECAY)
+        - LEARNING_RATE * (m[n] * m_scale) / (jnp.sqrt(v[n] * v_scale) + ADAM_EPS)
+        for n in w
+    }
+    return new, m, v, count

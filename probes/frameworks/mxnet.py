@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import mxnet as mx
 import numpy as np
 
 from probes.frameworks.base import (
     Capability,
+    Collective,
     Prepared,
     adding_chain,
-    all_reduce_in_processes,
     onnx_capability,
     try_capability,
 )
 from probes.reference import ConvBlock, Lstm, Mlp
+from probes.transformer import (
+    ADAM_EPS,
+    BETAS,
+    GELU_C,
+    LEARNING_RATE,
+    LN_EPS,
+    PARAMS,
+    WEIGHT_DECAY,
+    Block,
+)
 
 DTYPES = {"float32": np.float32, "float16": np.float16}
 
@@ -33,6 +43,13 @@ def _numpy(t: Any) -> np.ndarray:
 
 class MXNetBackend:
     name = "mxnet"
+    transformer_modes: ClassVar[dict[str, tuple[str, ...]]] = {
+        "tiny": ("compiled",),
+        "quick": ("compiled",),
+        "full": ("eager", "compiled"),
+    }
+    """imperative Gluon and `hybridize` (a static graph, how Gluon models are trained for
+    speed): the quick suite times the hybridized block, the full suite both"""
 
     def __init__(self, device: str, threads: int) -> None:
         if device == "cuda":
@@ -43,6 +60,11 @@ class MXNetBackend:
             self._ctx = mx.cpu()
         self.device = device
         self.threads = threads  # the runner sets OMP_NUM_THREADS / MXNET_* before start-up
+        self.collective = Collective(
+            _ALL_REDUCE,
+            "kvstore dist_sync pushpull (a parameter server: scheduler, server and workers)",
+            helpers=2,
+        )
 
     def _a(self, a: np.ndarray, dtype: Any = np.float32) -> Any:
         return mx.nd.array(np.array(a, copy=True), ctx=self._ctx, dtype=dtype)
@@ -147,6 +169,52 @@ class MXNetBackend:
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
         return Prepared(run=adding_chain(self._a(x), ops), fetch=_numpy)
 
+    def transformer(
+        self, block: Block, x: np.ndarray, target: np.ndarray | None, mode: str
+    ) -> Prepared:
+        net = _EncoderBlock(block.shape.heads, {n: block.weights[n].shape for n in PARAMS})
+        net.initialize(ctx=self._ctx)
+        params = {name.split("_", 1)[1]: p for name, p in net.collect_params().items()}
+        for name in PARAMS:
+            params[name].set_data(self._a(block.weights[name]))
+        details = {"execution": "eager (imperative Gluon)"}
+        if mode == "compiled":
+            net.hybridize(static_alloc=True, static_shape=True)
+            details = {"execution": "Gluon hybridize (static graph)"}
+        tx = self._a(x)
+        if target is None:
+            return Prepared(run=lambda: net(tx), fetch=_numpy, details=details)
+        tt = self._a(target)
+        moments = {
+            n: (mx.nd.zeros_like(params[n].data()), mx.nd.zeros_like(params[n].data()))
+            for n in PARAMS
+        }
+        count = [0]
+        beta1, beta2 = BETAS
+
+        def step() -> Any:
+            with mx.autograd.record():
+                loss = ((net(tx) - tt) ** 2).mean()
+            loss.backward()
+            count[0] += 1
+            c1, c2 = 1 - beta1 ** count[0], 1 - beta2 ** count[0]
+            for name in PARAMS:
+                weight, grad = params[name].data(), params[name].grad()
+                m, v = moments[name]
+                m[:] = beta1 * m + (1 - beta1) * grad
+                v[:] = beta2 * v + (1 - beta2) * grad * grad
+                weight[:] = weight * (1 - LEARNING_RATE * WEIGHT_DECAY) - LEARNING_RATE * (
+                    m / c1
+                ) / ((v / c2).sqrt() + ADAM_EPS)
+            return loss
+
+        return Prepared(
+            run=step,
+            fetch=_numpy,
+            details={**details, "optimiser": "AdamW written in NDArray ops (PyTorch's form)"},
+            state=lambda: {n: _numpy(params[n].data()) for n in PARAMS},
+        )
+
     def gpu_peak_bytes(self, reset: bool) -> int | None:
         return None  # MXNet exposes no allocator peak; on GPU the RSS figure is not meaningful
 
@@ -154,10 +222,6 @@ class MXNetBackend:
         gpus = mx.context.num_gpus()
         return {
             "gpu": Capability(gpus > 0, f"{gpus} GPU(s) visible to this MXNet build"),
-            "distributed": try_capability(
-                lambda: all_reduce_in_processes(_ALL_REDUCE, helpers=2),
-                "kvstore dist_sync push/pull over 2 workers (with a scheduler and a server)",
-            ),
             "mixed_precision": try_capability(_amp, "mxnet.contrib.amp"),
             "onnx_export": onnx_capability(
                 _onnx, "mx.onnx.export_model of a Dense layer", needs=("onnx",)
@@ -169,23 +233,31 @@ class MXNetBackend:
         }
 
 
-# Each worker pushes its rank + 1 and pulls the aggregate; ranks 2 and 3 are the parameter
-# server's scheduler and server (base.all_reduce_in_processes).
+# One rank of the all-reduce job (probes.collectives runs it after its harness); ranks `count`
+# and `count + 1` are the parameter server's scheduler and server.
 _ALL_REDUCE = """
-import os, sys
-addresses, count, rank = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
-host, port = addresses[count].rsplit(":", 1)
-role = "worker" if rank < count else "scheduler" if rank == count else "server"
+import os
+host, port = ADDRESSES[COUNT].rsplit(":", 1)
+role = "worker" if RANK < COUNT else "scheduler" if RANK == COUNT else "server"
 os.environ.update(DMLC_ROLE=role, DMLC_PS_ROOT_URI=host, DMLC_PS_ROOT_PORT=port,
-                  DMLC_NUM_SERVER="1", DMLC_NUM_WORKER=str(count))
+                  DMLC_NUM_SERVER="1", DMLC_NUM_WORKER=str(COUNT), OMP_NUM_THREADS="1")
 import mxnet as mx
 if role == "worker":
     kv = mx.kv.create("dist_sync")
-    kv.init(3, mx.nd.zeros(4))
-    kv.push(3, mx.nd.full(4, kv.rank + 1.0))
-    out = mx.nd.zeros(4)
-    kv.pull(3, out=out)
-    print("SUM", float(out.sum().asscalar()))
+    RANK = kv.rank  # the scheduler numbers the workers
+    keys = iter(range(len(SIZES)))
+
+    def make(a):
+        key = next(keys)
+        kv.init(key, mx.nd.zeros(a.shape))
+        return key, mx.nd.array(a), mx.nd.zeros(a.shape)
+
+    def reduce(held):
+        key, value, out = held
+        kv.pushpull(key, value, out=out)  # no optimizer on the server: it returns the sum
+        return out
+
+    harness(make, reduce, lambda t: t.asnumpy(), lambda t: t.wait_to_read())
 """
 
 
@@ -216,3 +288,35 @@ def _onnx() -> tuple[bytes, np.ndarray, np.ndarray]:
 
 def make_backend(device: str, threads: int) -> MXNetBackend:
     return MXNetBackend(device, threads)
+
+
+class _EncoderBlock(mx.gluon.HybridBlock):  # type: ignore[misc]
+    """probes.transformer's block as a Gluon HybridBlock (explicit softmax attention), so the
+    same code runs imperatively and, hybridized, as a static graph."""
+
+    def __init__(self, heads: int, shapes: dict[str, tuple[int, ...]]) -> None:
+        super().__init__(prefix="block_")
+        self.heads = heads
+        self.scale = 1.0 / float(np.sqrt(shapes["w_o"][0] // heads))
+        with self.name_scope():
+            for name, shape in shapes.items():
+                setattr(self, name, self.params.get(name, shape=shape))
+
+    def hybrid_forward(self, F: Any, x: Any, **w: Any) -> Any:
+        heads = self.heads
+
+        def split(t: Any) -> Any:  # (B, S, d) -> (B * H, S, d / H)
+            return t.reshape((0, 0, heads, -1)).transpose((0, 2, 1, 3)).reshape((-3, 0, 0))
+
+        def gelu(u: Any) -> Any:
+            return 0.5 * u * (1 + F.tanh(GELU_C * (u + 0.044715 * u**3)))
+
+        h = F.LayerNorm(x, w["ln1_g"], w["ln1_b"], axis=-1, eps=LN_EPS)
+        q, k, v = F.split(F.broadcast_add(F.dot(h, w["w_qkv"]), w["b_qkv"]), num_outputs=3, axis=-1)
+        scores = F.batch_dot(split(q), split(k), transpose_b=True) * self.scale
+        attended = F.batch_dot(F.softmax(scores, axis=-1), split(v))
+        merged = attended.reshape((-4, -1, heads, 0, 0)).transpose((0, 2, 1, 3)).reshape((0, 0, -3))
+        x1 = x + F.broadcast_add(F.dot(merged, w["w_o"]), w["b_o"])
+        h2 = F.LayerNorm(x1, w["ln2_g"], w["ln2_b"], axis=-1, eps=LN_EPS)
+        hidden = gelu(F.broadcast_add(F.dot(h2, w["w1"]), w["b1"]))
+        return x1 + F.broadcast_add(F.dot(hidden, w["w2"]), w["b2"])

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from probes.frameworks.base import (
     Capability,
+    Collective,
     Prepared,
     adding_chain,
-    all_reduce_in_processes,
     onnx_capability,
     try_capability,
 )
 from probes.reference import ConvBlock, Lstm, Mlp
+from probes.transformer import ADAM_EPS, BETAS, LEARNING_RATE, LN_EPS, PARAMS, WEIGHT_DECAY, Block
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -27,6 +29,13 @@ def _numpy(t: Any) -> np.ndarray:
 
 class TorchBackend:
     name = "pytorch"
+    transformer_modes: ClassVar[dict[str, tuple[str, ...]]] = {
+        "tiny": ("eager",),
+        "quick": ("eager",),
+        "full": ("eager", "compiled"),
+    }
+    """torch.compile only in the full suite: a cold inductor cache costs 13 s (forward) and 8 s
+    (training step) here, and it did not beat eager on this CPU (facts, workload probes)"""
 
     def __init__(self, device: str, threads: int) -> None:
         if device == "cuda" and not torch.cuda.is_available():
@@ -34,6 +43,11 @@ class TorchBackend:
         torch.set_num_threads(threads)
         self.device = device
         self._dev = torch.device(device)
+        self.collective = (
+            Collective(_ALL_REDUCE, "torch.distributed all_reduce (Gloo, TCP on 127.0.0.1)")
+            if torch.distributed.is_available() and torch.distributed.is_gloo_available()
+            else None
+        )
 
     def _t(self, a: np.ndarray) -> torch.Tensor:
         """A copy on the device: training updates must never write into the reference's arrays."""
@@ -136,6 +150,68 @@ class TorchBackend:
     def add_chain(self, x: np.ndarray, ops: int) -> Prepared:
         return Prepared(run=adding_chain(self._t(x), ops), fetch=_numpy)
 
+    def transformer(
+        self, block: Block, x: np.ndarray, target: np.ndarray | None, mode: str
+    ) -> Prepared:
+        weights = {name: self._t(block.weights[name]) for name in PARAMS}
+        heads = block.shape.heads
+        functional = torch.nn.functional
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            b, n, d = t.shape
+            return t.reshape(b, n, heads, d // heads).transpose(1, 2)
+
+        def forward(w: dict[str, torch.Tensor], tx: torch.Tensor) -> torch.Tensor:
+            d = tx.shape[-1]
+            h = functional.layer_norm(tx, (d,), w["ln1_g"], w["ln1_b"], LN_EPS)
+            q, k, v = (h @ w["w_qkv"] + w["b_qkv"]).split(d, dim=-1)
+            attended = functional.scaled_dot_product_attention(split(q), split(k), split(v))
+            x1 = tx + attended.transpose(1, 2).reshape(tx.shape) @ w["w_o"] + w["b_o"]
+            h2 = functional.layer_norm(x1, (d,), w["ln2_g"], w["ln2_b"], LN_EPS)
+            hidden = functional.gelu(h2 @ w["w1"] + w["b1"], approximate="tanh")
+            return x1 + hidden @ w["w2"] + w["b2"]
+
+        details = {"execution": "eager", "attention": "F.scaled_dot_product_attention"}
+        run_block: Callable[..., torch.Tensor] = forward
+        if mode == "compiled":
+            run_block = torch.compile(forward)
+            details["execution"] = "torch.compile (inductor)"
+        tx = self._t(x)
+        if target is None:
+
+            def infer() -> torch.Tensor:
+                with torch.inference_mode():
+                    return run_block(weights, tx)
+
+            return Prepared(run=infer, fetch=_numpy, details=details)
+        for value in weights.values():
+            value.requires_grad_()
+        optimiser = torch.optim.AdamW(
+            list(weights.values()),
+            lr=LEARNING_RATE,
+            betas=BETAS,
+            eps=ADAM_EPS,
+            weight_decay=WEIGHT_DECAY,
+        )
+        tt = self._t(target)
+
+        def step() -> torch.Tensor:
+            optimiser.zero_grad(set_to_none=True)
+            loss = torch.mean((run_block(weights, tx) - tt) ** 2)
+            loss.backward()
+            optimiser.step()
+            return loss.detach()
+
+        def state() -> dict[str, np.ndarray]:
+            return {name: _numpy(value) for name, value in weights.items()}
+
+        return Prepared(
+            run=step,
+            fetch=_numpy,
+            details={**details, "optimiser": "torch.optim.AdamW"},
+            state=state,
+        )
+
     def gpu_peak_bytes(self, reset: bool) -> int | None:
         if self.device != "cuda":
             return None
@@ -151,13 +227,6 @@ class TorchBackend:
                 + ("; MPS" if torch.backends.mps.is_available() else ""),
             ),
         }
-        if torch.distributed.is_available() and torch.distributed.is_gloo_available():
-            found["distributed"] = try_capability(
-                lambda: all_reduce_in_processes(_ALL_REDUCE),
-                "torch.distributed all_reduce over 2 processes (Gloo)",
-            )
-        else:
-            found["distributed"] = Capability(False, "torch.distributed with Gloo is not built in")
         found["mixed_precision"] = try_capability(
             lambda: torch.autocast(self.device, dtype=torch.bfloat16),
             "torch.autocast (bfloat16)",
@@ -172,16 +241,20 @@ class TorchBackend:
         return found
 
 
-# Each process adds its rank + 1 with all_reduce over Gloo on 127.0.0.1 (base.all_reduce_in_processes).
+# One rank of the all-reduce job (probes.collectives runs it after its harness).
 _ALL_REDUCE = """
-import datetime, sys
+import datetime
 import torch, torch.distributed as dist
-address, count, rank = sys.argv[1].split(",")[0], int(sys.argv[2]), int(sys.argv[3])
-dist.init_process_group("gloo", init_method=f"tcp://{address}", rank=rank, world_size=count,
+torch.set_num_threads(1)
+dist.init_process_group("gloo", init_method=f"tcp://{ADDRESSES[0]}", rank=RANK, world_size=COUNT,
                         timeout=datetime.timedelta(seconds=30))
-values = torch.full((4,), rank + 1.0)
-dist.all_reduce(values)
-print("SUM", float(values.sum()))
+
+def reduce(t):
+    dist.all_reduce(t)  # in place: the harness restores the buffer before each timed call
+    return t
+
+harness(lambda a: torch.from_numpy(a.copy()), reduce, lambda t: t.numpy(), lambda t: None,
+        reset=lambda t, a: t.copy_(torch.from_numpy(a)))
 dist.destroy_process_group()
 """
 

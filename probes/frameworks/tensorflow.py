@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import tensorflow as tf
 
 from probes.frameworks.base import (
     Capability,
+    Collective,
     Prepared,
     adding_chain,
-    all_reduce_in_processes,
     onnx_capability,
     try_capability,
 )
 from probes.reference import ConvBlock, Lstm, Mlp
+from probes.transformer import ADAM_EPS, BETAS, LEARNING_RATE, LN_EPS, PARAMS, WEIGHT_DECAY, Block
 
 DTYPES = {"float32": tf.float32, "float16": tf.float16, "bfloat16": tf.bfloat16}
 
@@ -27,6 +28,13 @@ def _numpy(t: Any) -> np.ndarray:
 
 class TensorFlowBackend:
     name = "tensorflow"
+    transformer_modes: ClassVar[dict[str, tuple[str, ...]]] = {
+        "tiny": ("compiled",),
+        "quick": ("compiled",),
+        "full": ("eager", "graph", "compiled"),
+    }
+    """eager ops, tf.function without XLA ("graph") and with jit_compile=True ("compiled"): the
+    quick suite times the mode a TensorFlow training loop runs in, the full suite all three"""
 
     def __init__(self, device: str, threads: int) -> None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -38,6 +46,9 @@ class TensorFlowBackend:
             tf.config.experimental.enable_tensor_float_32_execution(False)
         self.device = device
         self._where = "/GPU:0" if device == "cuda" else "/CPU:0"
+        self.collective = Collective(
+            _ALL_REDUCE, "tf.distribute.MultiWorkerMirroredStrategy all_reduce (gRPC, RING)"
+        )
 
     def _on_device(self, action: Callable[[], Any]) -> Callable[[], Any]:
         where = self._where
@@ -161,14 +172,32 @@ class TensorFlowBackend:
             tf.config.experimental.reset_memory_stats("GPU:0")
         return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
 
+    def transformer(
+        self, block: Block, x: np.ndarray, target: np.ndarray | None, mode: str
+    ) -> Prepared:
+        weights = {name: self._v(block.weights[name]) for name in PARAMS}
+        heads = block.shape.heads
+        tx = self._c(x)
+        if target is None:
+            action: Callable[[], Any] = lambda: _block(weights, tx, heads)  # noqa: E731
+            state = None
+        else:
+            action, state = _adamw_step(weights, tx, self._c(target), heads)
+        details = {"execution": "eager", "optimiser": "AdamW written in tf ops"}
+        if mode == "graph":
+            action = tf.function(action)
+            details["execution"] = "tf.function graph"
+        elif mode == "compiled":
+            action = tf.function(action, jit_compile=True)
+            details["execution"] = "tf.function(jit_compile=True), XLA"
+        if target is None:
+            details.pop("optimiser")
+        return Prepared(run=self._on_device(action), fetch=_numpy, details=details, state=state)
+
     def capabilities(self) -> dict[str, Capability]:
         gpus = tf.config.list_physical_devices("GPU")
         return {
             "gpu": Capability(bool(gpus), f"{len(gpus)} GPU(s) visible to TensorFlow"),
-            "distributed": try_capability(
-                lambda: all_reduce_in_processes(_ALL_REDUCE),
-                "tf.distribute.MultiWorkerMirroredStrategy all_reduce over 2 processes",
-            ),
             "mixed_precision": try_capability(
                 _bf16_matmul, "a bfloat16 matmul (Keras mixed_bfloat16)"
             ),
@@ -179,21 +208,29 @@ class TensorFlowBackend:
         }
 
 
-# Each process adds its rank + 1 with a cross-worker all_reduce (base.all_reduce_in_processes).
+# One rank of the all-reduce job (probes.collectives runs it after its harness).
 _ALL_REDUCE = """
-import json, os, sys
-addresses, count, rank = sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
+import os
 os.environ["TF_CONFIG"] = json.dumps(
-    {"cluster": {"worker": addresses}, "task": {"type": "worker", "index": rank}}
+    {"cluster": {"worker": ADDRESSES}, "task": {"type": "worker", "index": RANK}}
 )
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
-def step():
-    context = tf.distribute.get_replica_context()
-    return context.all_reduce("sum", tf.fill([4], float(rank + 1)))
-total = strategy.experimental_local_results(strategy.run(tf.function(step)))[0]
-print("SUM", float(tf.reduce_sum(total)))
+
+def make(a):
+    # the buffer is captured, not passed: a tensor argument to strategy.run carries no
+    # destination devices for the cross-worker reduction
+    held = tf.constant(a)
+    return tf.function(
+        lambda: tf.distribute.get_replica_context().all_reduce("sum", tf.identity(held)))
+
+def reduce(replica_sum):
+    return strategy.experimental_local_results(strategy.run(replica_sum))[0]
+
+harness(make, reduce, lambda t: t.numpy(), lambda t: t.numpy())
 """
 
 
@@ -234,3 +271,60 @@ def _graph() -> None:
 
 def make_backend(device: str, threads: int) -> TensorFlowBackend:
     return TensorFlowBackend(device, threads)
+
+
+def _layer_norm(x: tf.Tensor, gain: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+    mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
+    return (x - mean) * tf.math.rsqrt(variance + LN_EPS) * gain + bias
+
+
+def _block(w: dict[str, tf.Variable], x: tf.Tensor, heads: int) -> tf.Tensor:
+    """probes.transformer's block in TensorFlow ops (explicit softmax attention)."""
+    batch, seq, d = x.shape
+    size = d // heads
+
+    def split(t: tf.Tensor) -> tf.Tensor:
+        return tf.transpose(tf.reshape(t, (batch, seq, heads, size)), (0, 2, 1, 3))
+
+    h = _layer_norm(x, w["ln1_g"], w["ln1_b"])
+    q, k, v = tf.split(h @ w["w_qkv"] + w["b_qkv"], 3, axis=-1)
+    scores = tf.matmul(split(q), split(k), transpose_b=True) / float(np.sqrt(size))
+    attended = tf.matmul(tf.nn.softmax(scores, axis=-1), split(v))
+    merged = tf.reshape(tf.transpose(attended, (0, 2, 1, 3)), (batch, seq, d))
+    x1 = x + merged @ w["w_o"] + w["b_o"]
+    hidden = tf.nn.gelu(
+        _layer_norm(x1, w["ln2_g"], w["ln2_b"]) @ w["w1"] + w["b1"], approximate=True
+    )
+    return x1 + hidden @ w["w2"] + w["b2"]
+
+
+def _adamw_step(
+    w: dict[str, tf.Variable], x: tf.Tensor, target: tf.Tensor, heads: int
+) -> tuple[Callable[[], tf.Tensor], Callable[[], dict[str, np.ndarray]]]:
+    """One AdamW step (PyTorch's form) written in tf ops, and a view of the weights."""
+    names = list(w)
+    moments = {
+        n: (tf.Variable(tf.zeros_like(w[n])), tf.Variable(tf.zeros_like(w[n]))) for n in names
+    }
+    step_count = tf.Variable(0.0)
+    beta1, beta2 = BETAS
+
+    def step() -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((_block(w, x, heads) - target) ** 2)
+        grads = tape.gradient(loss, [w[n] for n in names])
+        step_count.assign_add(1.0)
+        correction1 = 1.0 - beta1**step_count
+        correction2 = 1.0 - beta2**step_count
+        for name, grad in zip(names, grads, strict=True):
+            m, v = moments[name]
+            m.assign(beta1 * m + (1.0 - beta1) * grad)
+            v.assign(beta2 * v + (1.0 - beta2) * grad * grad)
+            weight = w[name]
+            weight.assign(weight * (1.0 - LEARNING_RATE * WEIGHT_DECAY))
+            weight.assign_sub(
+                LEARNING_RATE * (m / correction1) / (tf.sqrt(v / correction2) + ADAM_EPS)
+            )
+        return loss
+
+    return step, lambda: {n: _numpy(w[n]) for n in names}

@@ -123,6 +123,70 @@ def test_frameworks_agree_on_the_training_steps(tiny: dict[str, list[ProbeRecord
         assert details["loss_before"] == pytest.approx(first["loss_before"], rel=1e-4)
 
 
+def test_transformer_blocks_compute_the_same_function_in_every_framework(
+    tiny: dict[str, list[ProbeRecord]],
+) -> None:
+    """One seeded weight set, copied into each framework: every mode's output matches the
+    float64 reference, every AdamW update lands on the reference's, and the loss after the step
+    agrees across frameworks."""
+    after: dict[str, float] = {}
+    for fw, records in tiny.items():
+        timed = [r for r in _ok(records, "transformer") if "figure" not in r.params]
+        assert {r.params["pass"] for r in timed} == {"forward", "train"}, fw
+        for record in timed:
+            assert record.details["max_rel_error"] < 1e-5, (fw, record.params)
+            assert record.details["gflop_per_s"] > 0 and record.spread.ci95 is not None
+            if record.params["pass"] == "train":
+                assert record.details["update_mismatch_share"] == 0.0, (fw, record.details)
+                after[f"{fw} {record.params['mode']}"] = record.details["loss_after_step"]
+        firsts = [r for r in _ok(records, "transformer") if r.params.get("figure") == "first_call"]
+        assert len(firsts) == len(timed) and all((r.value or 0) > 0 for r in firsts)
+    reference = next(iter(after.values()))
+    for label, loss in after.items():
+        assert loss == pytest.approx(reference, rel=1e-4), label
+
+
+def test_all_reduce_runs_through_each_frameworks_collective_layer_with_exact_sums(
+    tiny: dict[str, list[ProbeRecord]],
+) -> None:
+    assert {"pytorch", "tensorflow", "jax"} - set(MISSING) <= set(tiny)
+    for fw, records in tiny.items():
+        (record,) = _ok(records, "allreduce")
+        assert record.params["processes"] == 2 and record.params["bytes"] == 4096, fw
+        assert record.details["correct"] is True and record.details["busbw_gb_s"] > 0, fw
+        assert record.value is not None and 0 < record.value < 1e6, fw  # µs per all-reduce
+        (capability,) = _ok(records, "capability.distributed")
+        assert capability.value == 1.0 and "correct sums" in capability.details["detail"], fw
+
+
+def test_a_changed_block_in_a_real_framework_fails_the_equality_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyTorch's block with the exact (erf) GELU instead of the tanh form: 1e-3 apart, so the
+    forward check and the training step's check must both refuse it, untimed."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not in this interpreter")
+    from probes import worker
+    from probes.catalogue import suite_sizes
+    from probes.frameworks.pytorch import make_backend
+
+    gelu = torch.nn.functional.gelu
+    monkeypatch.setattr(torch.nn.functional, "gelu", lambda u, approximate="none": gelu(u))
+    backend = make_backend("cpu", 1)
+    sent: list[dict[str, object]] = []
+
+    class Channel:
+        def send(self, kind: str, **fields: object) -> None:
+            sent.append({"type": kind, **fields})
+
+    c = worker.Context(backend, suite_sizes("quick"), seed=0, import_seconds=0.0)
+    worker.run_probe(Channel(), c, "transformer")  # type: ignore[arg-type]
+    timed = [m for m in sent if m["type"] == "result" and "figure" not in m["params"]]  # type: ignore[operator]
+    assert len(timed) == 2
+    for message in timed:
+        assert message["status"] == "failed", message["details"]
+        assert "differs from the numpy reference" in str(message["error"])
+
+
 def test_jax_records_name_the_release_and_how_threads_were_held(
     tiny: dict[str, list[ProbeRecord]],
 ) -> None:
@@ -223,7 +287,9 @@ def _nvidia_gpus() -> list[dict[str, object]]:
 
 # Gated on the GPU alone: with one present, a CPU-only framework build is a failure of the set-up
 # (./setup.sh installs the CUDA builds where nvidia-smi lists a GPU), not a reason to skip.
-@pytest.mark.skipif(not _nvidia_gpus(), reason="no NVIDIA GPU on this machine (nvidia-smi lists none)")
+@pytest.mark.skipif(
+    not _nvidia_gpus(), reason="no NVIDIA GPU on this machine (nvidia-smi lists none)"
+)
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow", "jax"])
 def test_cuda_probes_run_on_the_gpu(framework: str) -> None:
     _present(framework)

@@ -27,6 +27,7 @@ from probes.catalogue import COMPUTE_PROBES, Sizes
 from probes.frameworks.base import Capability
 from probes.protocol import _plain
 from probes.timing import Budget, Timed
+from probes.transformer import BlockShape
 
 FAKES = Path(__file__).resolve().parent / "fake_workers"
 _spec = importlib.util.spec_from_file_location("numpy_backend", FAKES / "numpy_backend.py")
@@ -44,6 +45,10 @@ SIZES = Sizes(
     latency_calls=7,
     dispatch_ops=5,
     budget=Budget(warmup=1, min_repeats=4, min_seconds=0.0),
+    transformer=(BlockShape(batch=2, seq=4, d_model=8, heads=2, d_ff=16),),
+    transformer_budget=Budget(warmup=1, min_repeats=3, min_seconds=0.0),
+    allreduce_bytes=(64, 4096),
+    allreduce_iterations=(1, 3),
 )
 CHECK_CALLS = {  # how many calls of each prepared job the correctness check makes
     "matmul": 1,
@@ -383,11 +388,22 @@ def test_measured_is_the_median_of_the_figures_with_their_spread() -> None:
         "unit": "u",
         "higher_is_better": True,
         "params": {"a": 1},
-        "spread": {"median": 2.5, "iqr": 3.0, "cv": pytest.approx(0.8838834765), "repeats": 4},
+        "spread": {
+            "median": 2.5,
+            "iqr": 3.0,
+            "cv": pytest.approx(0.8838834765),
+            "mad": pytest.approx(1.4826),  # 1.4826 x median(0.5, 0.5, 1.5, 7.5)
+            "ci95": result["spread"]["ci95"],
+            "repeats": 4,
+        },
         "details": {"k": "v"},
         "error": None,
     }
+    low, high = result["spread"]["ci95"]
+    assert 1.0 <= low <= 2.5 <= high <= 10.0  # resampled medians stay within the data
     assert worker._rates([0.5, 0.0, 2.0], 4.0) == [8.0, 2.0]
+    low, high = result["spread"]["ci95"]
+    assert 1.0 <= low <= 2.5 <= high <= 10.0  # resampled medians stay within the data
 
 
 def test_failed_records_carry_the_one_line_error_and_params() -> None:

@@ -9,20 +9,43 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from probes import reference as ref
-from probes.frameworks.base import Capability, Prepared
+from probes import transformer as tr
+from probes.frameworks.base import Capability, Collective, Prepared
+
+# One rank of a numpy "all-reduce": what every rank's contribution sums to (probes.collectives).
+HONEST_ALL_REDUCE = """
+harness(lambda a: a, lambda a: a / (RANK + 1) * COUNT * (COUNT + 1) / 2, lambda t: t, lambda t: None)
+"""
+
+
+HONEST = Collective(HONEST_ALL_REDUCE, "numpy sums")
 
 
 class NumpyBackend:
     name = "numpy"
     backend = "numpy"
     device = "cpu"
+    transformer_modes: ClassVar[dict[str, tuple[str, ...]]] = {
+        "quick": ("eager", "compiled"),
+        "full": ("eager", "compiled", "graph"),
+    }
 
-    def __init__(self, error: float = 0.0, wrong: tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        error: float = 0.0,
+        wrong: tuple[str, ...] | None = None,
+        block_change: str | None = None,
+        collective: Collective | None = HONEST,
+    ) -> None:
+        self.block_change = block_change
+        """a transformer block that computes something else: "unscaled" attention scores, or
+        an "update" that skips the weight decay"""
+        self.collective = collective
         self.error = error
         """relative error added to what `fetch` returns"""
         self.wrong = wrong
@@ -103,10 +126,48 @@ class NumpyBackend:
     def gpu_peak_bytes(self, reset: bool) -> int | None:
         return None
 
+    def transformer(
+        self, block: tr.Block, x: np.ndarray, target: np.ndarray | None, mode: str
+    ) -> Prepared:
+        shape = block.shape
+        if self.block_change == "unscaled":  # scores not divided by sqrt(head size)
+            shape = tr.BlockShape(shape.batch, shape.seq, shape.d_model, shape.heads, shape.d_ff)
+            scaled = {**block.weights, "w_qkv": block.weights["w_qkv"].copy()}
+            d = shape.d_model
+            scaled["w_qkv"][:, :d] *= np.sqrt(shape.head_size)  # q larger: the same as no scale
+            block = tr.Block(shape, scaled)
+        if target is None:
+            return self._prepared(f"transformer.{mode}.forward", lambda: tr.forward(block, x))
+        held = [block]
+        moments: list[dict[str, Any]] = [{}]
+        decay = 0.0 if self.block_change == "update" else tr.WEIGHT_DECAY
+        beta1, beta2 = tr.BETAS
+
+        def step() -> float:
+            current = held[0]
+            loss = tr.loss(current, x, target)
+            grads = tr.gradients(current, x, target)
+            count = moments[0].get("count", 0) + 1
+            new = {}
+            for name, g in grads.items():
+                m = beta1 * moments[0].get(f"m.{name}", 0.0) + (1 - beta1) * g
+                v = beta2 * moments[0].get(f"v.{name}", 0.0) + (1 - beta2) * g * g
+                moments[0][f"m.{name}"], moments[0][f"v.{name}"] = m, v
+                w = current.weights[name] * (1 - tr.LEARNING_RATE * decay)
+                new[name] = w - tr.LEARNING_RATE * (m / (1 - beta1**count)) / (
+                    np.sqrt(v / (1 - beta2**count)) + tr.ADAM_EPS
+                )
+            moments[0]["count"] = count
+            held[0] = tr.Block(current.shape, new)
+            return loss
+
+        job = self._prepared(f"transformer.{mode}.train", step)
+        job.state = lambda: dict(held[0].weights)
+        return job
+
     def capabilities(self) -> dict[str, Capability]:
         return {
             "gpu": Capability(False, "numpy runs on the CPU only"),
-            "distributed": Capability(False, "numpy has no collectives"),
             "mixed_precision": Capability(True, "float16 arrays work"),
             "onnx_export": Capability(False, "no ONNX exporter in numpy", unknown=True),
         }
