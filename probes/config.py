@@ -84,6 +84,17 @@ def default_threads() -> int:
     return max(1, min(available, MAX_DEFAULT_THREADS))
 
 
+SINGLE_THREAD_SUITES = frozenset({"tiny", "quick", "deploy"})
+
+
+def suite_threads(suite: str) -> int:
+    """Threads a suite runs with when nobody says: one for the short suites, since two
+    multi-threaded kernels on a small shared machine collapse (a 2-thread numpy matmul fell from
+    ~280 to 5-30 GFLOP/s beside another job, 1-thread runs held 1-10 % CV); the full suite uses
+    `default_threads()` and adds a 1-thread transformer pass for the scaling figure."""
+    return 1 if suite in SINGLE_THREAD_SUITES else default_threads()
+
+
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
     """The user's own config file: $XDG_CONFIG_HOME/advisor/advisor.toml (%APPDATA% on Windows)."""
     env = os.environ if environ is None else environ

@@ -94,9 +94,23 @@ class Spread(BaseModel):
         None, ge=0, le=1e6, allow_inf_nan=False, description="coefficient of variation (std / mean)"
     )
     repeats: int | None = Field(None, ge=0, le=10**12)
+    mad: float | None = Field(
+        None,
+        ge=0,
+        le=MAX_VALUE,
+        allow_inf_nan=False,
+        description="1.4826 x median absolute deviation (a robust standard deviation)",
+    )
+    ci95: tuple[float, float] | None = Field(
+        None, description="95 % bootstrap interval for the median (percentile method)"
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> Spread:
+        if self.ci95 is not None:
+            low, high = self.ci95
+            if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+                raise ValueError("ci95 must be two finite numbers, low <= high")
         check_tree(self.__pydantic_extra__ or {}, "spread")
         return self
 

@@ -53,6 +53,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from probes.config import DEFAULT_TIMEOUT_S, Interpreter, default_threads
+from probes.host_check import busy_reason, reference_check
 from probes.processes import Guard, kill_group, popen_options
 from probes.records import ProbeRecord, ProbeStatus, Spread
 
@@ -70,6 +71,8 @@ STDERR_LINE_CHARS = 2000
 MAX_RUN_PROBLEMS = 8
 MAX_PROBLEM_CHARS = 1000
 RUNS_ENV = "ADVISOR_PROBE_RUNS"
+BUSY_OTHER_CPUS = 0.5
+"""others' CPU use during a figure above which it is flagged noisy (the worker warns too)"""
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -96,6 +99,13 @@ class RunOptions:
     """The module run with `python -m`; tests point it at fake workers."""
     root: Path = PACKAGE_ROOT
     """Working directory and PYTHONPATH of the worker: the folder holding `probes`."""
+    host_check: bool = False
+    """time `probes.host_check`'s reference kernel before each framework and flag the figures
+    of a busy machine `noisy` (the CLI turns it on; tests' fake workers need not pay for it)"""
+    quiet_reference_s: float | None = None
+    """the quietest reference time known for this machine from earlier runs"""
+    procs: int = 2
+    """ranks of the all-reduce probe"""
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,8 @@ class ProbeTarget:
     probes: tuple[str, ...] = ()
     """exactly these probes for this worker (e.g. the suite's plus its deployment paths);
     empty: the run's `RunOptions.probes`, else the suite's"""
+    threads: int | None = None
+    """this worker's threads (the thread-scaling pass); None: the run's"""
 
 
 @dataclass(frozen=True)
@@ -175,8 +187,9 @@ class RunLock:
     stale lock. Off POSIX (no fcntl) it locks nothing.
     """
 
-    def __init__(self, path: Path, wait_s: float = 0.0) -> None:
+    def __init__(self, path: Path, wait_s: float = 0.0, scope: str = "this store") -> None:
         self.path = path
+        self.scope = scope
         self.wait_s = max(0.0, wait_s)
         self._fd: int | None = None
 
@@ -203,7 +216,7 @@ class RunLock:
                     os.close(fd)
                     waited = f" after waiting {self.wait_s:g} s" if self.wait_s else ""
                     raise RunLockError(
-                        f"another probe run is using this store{holder}{waited}: one run at a "
+                        f"another probe run is using {self.scope}{holder}{waited}: one run at a "
                         "time, or the figures of both are distorted; wait for it to finish (or "
                         f"pass --wait SECONDS) [lock: {self.path}]"
                     ) from None
@@ -451,14 +464,21 @@ class _FrameworkRun:
         self.progress = False
         self.done = False
         self.worker: _Worker | None = None
+        self.busy: str | None = None
+        self.reference_s: float | None = None
+        """why the machine looked busy just before this framework (probes.host_check)"""
 
     # -- records ---------------------------------------------------------------------------
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
         merged = {**self.target.params, **(params or {})}
         device = self.hello.get("device") if self.hello else None
         merged.setdefault("device", device or self.options.device)
-        merged.setdefault("threads", self.options.threads)
+        merged.setdefault("threads", self.threads)
         return merged
+
+    @property
+    def threads(self) -> int:
+        return self.target.threads or self.options.threads
 
     def _record(self, probe: str, status: ProbeStatus, **fields: Any) -> None:
         params = self._params(fields.pop("params", None))
@@ -482,6 +502,8 @@ class _FrameworkRun:
             "measured_at": datetime.now(timezone.utc),
             "run_id": self.run_id,
         }
+        if status is ProbeStatus.OK:
+            fields["details"] = self._flag_noisy(dict(fields.get("details") or {}))
         try:
             record = ProbeRecord(probe=probe, status=status, params=params, **common, **fields)
         except ValidationError as error:
@@ -500,6 +522,21 @@ class _FrameworkRun:
             self.finished_names.add(probe)
         self.progress = True
         self._emit(record)
+
+    def _flag_noisy(self, details: dict[str, Any]) -> dict[str, Any]:
+        """Mark a figure taken on a busy machine: others' CPU use while it was measured, or a
+        slow reference kernel before this framework started (probes.host_check)."""
+        reasons = []
+        others = details.get("other_load_cpus")
+        if isinstance(others, int | float) and others > BUSY_OTHER_CPUS:
+            reasons.append(f"other processes kept {others:.1f} CPUs busy while it was measured")
+        if self.busy:
+            reasons.append(self.busy)
+        if reasons:
+            details["noisy"] = "; ".join(reasons)
+        if self.reference_s is not None:
+            details["reference_matmul_s"] = round(self.reference_s, 6)
+        return details
 
     def _result(self, message: Mapping[str, Any]) -> None:
         probe = str(message["probe"])
@@ -564,16 +601,18 @@ class _FrameworkRun:
             "--device",
             o.device,
             "--threads",
-            str(o.threads),
+            str(self.threads),
             "--seed",
             str(o.seed),
+            "--procs",
+            str(o.procs),
         ]
         for name in names:
             command += ["--probe", name]
         return command
 
     def _run_worker(self, names: Sequence[str]) -> Outcome:
-        env = worker_environment(self.options.threads, self.options.root, self._environ)
+        env = worker_environment(self.threads, self.options.root, self._environ)
         env.update(self.target.environment)
         try:
             self.worker = worker = _Worker(self._command(names), self.options.root, env)
@@ -809,15 +848,19 @@ def run_probes(
         from probes.store import default_store_path
 
         store = default_store_path()
-    with RunLock(lock_path_for(Path(store)), wait_s=lock_wait_s):
+    with (
+        RunLock(host_lock_path(), wait_s=lock_wait_s, scope="this machine"),
+        RunLock(lock_path_for(Path(store)), wait_s=lock_wait_s),
+    ):
         host = host or host_fingerprint()
+        quiet = options.quiet_reference_s
         targets = (
             [ProbeTarget(fw, interpreter) for fw, interpreter in interpreters.items()]
             if isinstance(interpreters, Mapping)
             else list(interpreters)
         )
         for target in targets:
-            _FrameworkRun(
+            run = _FrameworkRun(
                 framework=target.framework,
                 interpreter=target.interpreter,
                 target=target,
@@ -827,5 +870,25 @@ def run_probes(
                 emit=emit,
                 on_event=notify,
                 environ=os.environ if environ is None else environ,
-            ).run()
+            )
+            if options.host_check:
+                check = reference_check()
+                if check is not None:
+                    quiet = check.seconds if quiet is None else min(quiet, check.seconds)
+                run.busy = busy_reason(check, quiet)
+                run.reference_s = check.seconds if check else None
+            run.run()
+        from probes.scaling import scaling_records
+
+        for derived in scaling_records(records):
+            emit(derived)
     return records
+
+
+def host_lock_path() -> Path:
+    """One probe run at a time on this machine, whatever store each writes to (per user: the
+    lock lives in the user's temporary folder)."""
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"advisor-probe-run-{uid}.lock"

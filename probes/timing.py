@@ -59,14 +59,50 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarise(figures: Sequence[float]) -> dict[str, float | int]:
-    """Median, interquartile range and coefficient of variation of per-repeat figures."""
+MAD_SCALE = 1.4826
+"""scales the median absolute deviation to the standard deviation for normal data"""
+BOOTSTRAP_RESAMPLES = 2000
+CONFIDENCE = 0.95
+
+
+def robust_spread(figures: Sequence[float]) -> float:
+    """1.4826 x the median absolute deviation: a spread one outlier cannot inflate."""
+    middle = statistics.median(figures)
+    return MAD_SCALE * statistics.median(abs(f - middle) for f in figures)
+
+
+def bootstrap_median_interval(
+    figures: Sequence[float],
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile-bootstrap interval for the median (seeded, so a run's figures reproduce):
+    the median of `resamples` resamples with replacement, cut at the two tails."""
+    import numpy as np  # only the worker side needs it; the module stays importable without
+
+    values = np.asarray(figures, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("no values")
+    picks = np.random.default_rng(seed).integers(0, values.size, size=(resamples, values.size))
+    medians = np.median(values[picks], axis=1)
+    tail = (1.0 - confidence) / 2.0 * 100.0
+    low, high = np.percentile(medians, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def summarise(figures: Sequence[float]) -> dict[str, Any]:
+    """Median, interquartile range, coefficient of variation, robust spread (1.4826 MAD) and a
+    95 % bootstrap interval for the median of per-repeat figures."""
     mean = statistics.fmean(figures)
     std = statistics.pstdev(figures) if len(figures) > 1 else 0.0
+    low, high = bootstrap_median_interval(figures)
     return {
         "median": statistics.median(figures),
         "iqr": percentile(figures, 75) - percentile(figures, 25),
         "cv": std / mean if mean else 0.0,
+        "mad": robust_spread(figures),
+        "ci95": [low, high],
         "repeats": len(figures),
     }
 

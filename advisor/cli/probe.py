@@ -13,6 +13,7 @@ and the MXNet wheel is CPU-only, so probing a GPU is a deliberate `--device cuda
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -79,8 +80,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "--threads",
         type=_positive_int,
         metavar="N",
-        help="threads per framework (default: [probes] threads in advisor.toml, "
-        "else the usable CPUs, at most 8)",
+        help="threads per framework (default: [probes] threads in advisor.toml, else 1 for "
+        "tiny, quick and deploy, the usable CPUs (at most 8) for full, which also times the "
+        "transformer at 1 thread for a thread-scaling figure)",
+    )
+    run.add_argument(
+        "--procs",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="processes of the all-reduce probe (default 2)",
     )
     run.add_argument(
         "--timeout",
@@ -377,10 +386,10 @@ def _stored(path: Path) -> list[ProbeRecord]:
 def _probe(args: argparse.Namespace, path: Path) -> int:
     from probes.config import (
         DEFAULT_TIMEOUT_S,
-        default_threads,
         find_config,
         load_config,
         parse_python_overrides,
+        suite_threads,
     )
     from probes.runner import PACKAGE_ROOT, WORKER_MODULE, RunOptions, run_probes
     from probes.store import open_store
@@ -410,10 +419,20 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
     targets = [item.target() for item in plan]
     from advisor.cli.deploy_plan import worker_suite
 
+    threads = args.threads or config.threads or suite_threads(args.suite)
+    if args.suite == "full" and threads > 1 and not args.probe:
+        targets += [  # the same transformer at 1 thread: probes.scaling pairs them
+            dataclasses.replace(t, probes=("transformer",), threads=1)
+            for t in targets
+            if not t.frontend
+        ]
     options = RunOptions(
         suite=worker_suite(args.suite),
         device="cuda" if args.device == "cuda" else "cpu",
-        threads=args.threads or config.threads or default_threads(),
+        threads=threads,
+        procs=args.procs,
+        host_check=not args.worker_module,
+        quiet_reference_s=_quiet_reference(path),
         timeout_s=args.timeout or config.timeout_s or DEFAULT_TIMEOUT_S,
         probes=() if plan and all(item.probes for item in plan) else tuple(args.probe or ()),
         worker_module=args.worker_module or WORKER_MODULE,
@@ -452,6 +471,19 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
     _print_records(made, args.format, sys.stdout, path)
     bad = [r for r in made if r.status.value in ("failed", "timeout", "missing")]
     return 1 if bad else 0
+
+
+def _quiet_reference(path: Path) -> float | None:
+    """The quietest reference-kernel time stored for this machine (probes.host_check)."""
+    from probes.runner import host_fingerprint
+
+    _, machine_id = host_fingerprint()
+    times = [
+        r.details["reference_matmul_s"]
+        for r in _stored(path)
+        if r.machine_id == machine_id and isinstance(r.details.get("reference_matmul_s"), float)
+    ]
+    return min(times) if times else None
 
 
 def _with_environments(plan: list[PlannedFramework], root: Path) -> list[PlannedFramework]:
@@ -496,11 +528,18 @@ def format_value(record: ProbeRecord) -> str:
 
 
 def format_spread(record: ProbeRecord) -> str:
-    parts = []
-    if record.spread.iqr is not None:
-        parts.append(f"IQR {record.spread.iqr:.3g}")
-    if record.spread.cv is not None:
-        parts.append(f"CV {record.spread.cv:.1%}")
+    """95 % interval of the median, robust spread (1.4826 MAD), samples; older records: IQR, CV."""
+    spread, parts = record.spread, []
+    if spread.ci95 is not None:
+        parts.append(f"95% CI {spread.ci95[0]:.4g}-{spread.ci95[1]:.4g}")
+    if spread.mad is not None:
+        parts.append(f"MAD {spread.mad:.3g}")
+    elif spread.iqr is not None:
+        parts.append(f"IQR {spread.iqr:.3g}")
+    if spread.cv is not None:
+        parts.append(f"CV {spread.cv:.1%}")
+    if spread.ci95 is not None and spread.repeats:
+        parts.append(f"n={spread.repeats}")
     return ", ".join(parts) or "-"
 
 
@@ -511,7 +550,7 @@ def _version(record: ProbeRecord) -> str:
 
 def _status(record: ProbeRecord) -> str:
     if record.status.value == "ok":
-        return "ok"
+        return "ok, noisy (busy machine)" if record.details.get("noisy") else "ok"
     reason = (record.error or "").splitlines()[0] if record.error else ""
     return f"{record.status.value}: {reason[:70]}" if reason else record.status.value
 

@@ -211,7 +211,7 @@ def test_worker_without_a_probe_list_still_works() -> None:
 
 def test_worker_gets_the_documented_command_environment_and_directory() -> None:
     (record,) = run_fake(
-        "env_report", threads=3, seed=7, device="cpu", suite="tiny", probes=("env",)
+        "env_report", threads=3, seed=7, device="cpu", suite="tiny", probes=("env",), procs=3
     )
     details = record.details
     assert details["args"] == {
@@ -220,6 +220,7 @@ def test_worker_gets_the_documented_command_environment_and_directory() -> None:
         "device": "cpu",
         "threads": 3,
         "seed": 7,
+        "procs": 3,
         "probe": ["env"],
     }
     assert Path(details["cwd"]) == FAKES

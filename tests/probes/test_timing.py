@@ -16,7 +16,17 @@ from typing import Any
 import pytest
 
 from probes import timing
-from probes.timing import Budget, OtherLoad, Timed, measure, percentile, summarise, time_calls
+from probes.timing import (
+    Budget,
+    OtherLoad,
+    Timed,
+    bootstrap_median_interval,
+    measure,
+    percentile,
+    robust_spread,
+    summarise,
+    time_calls,
+)
 
 LINUX_PROC = Path("/proc/stat").exists() and Path("/proc/self/stat").exists()
 
@@ -163,21 +173,56 @@ def test_summarise_gives_median_iqr_cv_and_repeats() -> None:
         "median": 2.5,
         "iqr": pytest.approx(3.0),
         "cv": pytest.approx(statistics.pstdev(figures) / 4.0),
+        "mad": pytest.approx(1.4826),  # 1.4826 x median(1.5, 0.5, 0.5, 7.5)
+        "ci95": summary["ci95"],
         "repeats": 4,
     }
     assert summary["cv"] == pytest.approx(math.sqrt(12.5) / 4.0)
 
 
 def test_summarise_of_one_figure_has_no_spread() -> None:
-    assert summarise([7.0]) == {"median": 7.0, "iqr": 0.0, "cv": 0.0, "repeats": 1}
+    assert summarise([7.0]) == {
+        "median": 7.0, "iqr": 0.0, "cv": 0.0, "mad": 0.0, "ci95": [7.0, 7.0], "repeats": 1
+    }  # fmt: skip
 
 
 def test_summarise_of_two_figures_has_their_spread() -> None:
-    assert summarise([1.0, 3.0]) == {"median": 2.0, "iqr": 1.0, "cv": 0.5, "repeats": 2}
+    summary = summarise([1.0, 3.0])
+    assert {k: summary[k] for k in ("median", "iqr", "cv", "mad", "repeats")} == {
+        "median": 2.0, "iqr": 1.0, "cv": 0.5, "mad": 1.4826, "repeats": 2
+    }  # fmt: skip
+    assert summary["ci95"] == [1.0, 3.0]  # resamples (1, 1) and (3, 3) land in both tails
 
 
 def test_summarise_of_identical_figures_has_no_spread() -> None:
-    assert summarise([2.0, 2.0, 2.0]) == {"median": 2.0, "iqr": 0.0, "cv": 0.0, "repeats": 3}
+    assert summarise([2.0, 2.0, 2.0]) == {
+        "median": 2.0, "iqr": 0.0, "cv": 0.0, "mad": 0.0, "ci95": [2.0, 2.0], "repeats": 3
+    }  # fmt: skip
+
+
+def test_robust_spread_ignores_one_outlier_that_the_cv_does_not() -> None:
+    quiet = [10.0, 10.2, 9.8, 10.1, 9.9]
+    assert robust_spread([*quiet, 1000.0]) == pytest.approx(robust_spread(quiet) * 1.5, rel=0.5)
+    assert robust_spread(quiet) == pytest.approx(1.4826 * 0.1)
+    assert summarise([*quiet, 1000.0])["cv"] > 2.0
+
+
+def test_the_bootstrap_interval_holds_the_median_narrows_with_samples_and_is_seeded() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    few = list(rng.normal(10.0, 1.0, 10))
+    many = list(rng.normal(10.0, 1.0, 400))
+    low, high = bootstrap_median_interval(few)
+    assert low <= statistics.median(few) <= high
+    many_low, many_high = bootstrap_median_interval(many)
+    assert many_low <= 10.0 <= many_high
+    assert (many_high - many_low) < (high - low) / 3  # about 1 / sqrt(n) narrower
+    assert (many_high - many_low) == pytest.approx(2 * 1.96 * 1.2533 / 20, rel=0.35)
+    assert bootstrap_median_interval(few) == (low, high)  # same seed, same interval
+    assert bootstrap_median_interval(few, seed=5) != (low, high)
+    with pytest.raises(ValueError, match="no values"):
+        bootstrap_median_interval([])
 
 
 def test_summarise_of_figures_averaging_zero_has_cv_zero() -> None:
@@ -324,7 +369,9 @@ def test_other_load_is_unknown_without_proc_figures_or_time() -> None:
     # the classic distribution-free 95 % ranks (binomial, p = 1/2), 1-based
     [(6, (1, 6)), (10, (2, 9)), (20, (6, 15)), (50, (18, 33)), (100, (40, 61))],
 )
-def test_median_interval_takes_the_binomial_order_statistics(n: int, ranks: tuple[int, int]) -> None:
+def test_median_interval_takes_the_binomial_order_statistics(
+    n: int, ranks: tuple[int, int]
+) -> None:
     values = [float(i) for i in range(1, n + 1)]
     assert timing.median_interval(list(reversed(values))) == (float(ranks[0]), float(ranks[1]))
 

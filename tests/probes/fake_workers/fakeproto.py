@@ -22,6 +22,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--probe", action="append", default=[])
     return parser.parse_args()
 
