@@ -178,7 +178,8 @@ def criteria_frame(entry: RankedFramework) -> pd.DataFrame:
 
 
 def probe_frame(records: Iterable[ProbeRecord]) -> pd.DataFrame:
-    """Stored probe figures, one row each, with their spread as an interval for error bars."""
+    """Stored probe figures, one row each, with their 95 % interval of the median for error bars
+    (older records without one: the IQR, else the CV)."""
     from advisor.cli.probe import format_params
 
     rows = []
@@ -192,6 +193,9 @@ def probe_frame(records: Iterable[ProbeRecord]) -> pd.DataFrame:
             else (abs(value) * cv if value is not None and cv is not None else 0.0)
         )
         params = format_params(r.params)
+        ci = r.spread.ci95
+        low = None if value is None else (ci[0] if ci else value - half)
+        high = None if value is None else (ci[1] if ci else value + half)
         rows.append(
             {
                 "framework": r.framework,
@@ -202,9 +206,12 @@ def probe_frame(records: Iterable[ProbeRecord]) -> pd.DataFrame:
                 "unit": r.unit,
                 "iqr": iqr,
                 "cv": cv,
-                "low": None if value is None else value - half,
-                "high": None if value is None else value + half,
+                "mad": r.spread.mad,
+                "n": r.spread.repeats,
+                "low": low,
+                "high": high,
                 "status": r.status.value,
+                "noisy": r.details.get("noisy") or "",
                 "higher is better": r.higher_is_better,
                 "measured (UTC)": r.measured_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
             }
@@ -218,9 +225,12 @@ def probe_frame(records: Iterable[ProbeRecord]) -> pd.DataFrame:
         "unit",
         "iqr",
         "cv",
+        "mad",
+        "n",
         "low",
         "high",
         "status",
+        "noisy",
         "higher is better",
         "measured (UTC)",
     ]
@@ -242,8 +252,12 @@ def probe_chart(frame: pd.DataFrame) -> alt.FacetChart | None:
             "figure",
             alt.Tooltip("value:Q", format=".4g"),
             "unit",
-            alt.Tooltip("iqr:Q", format=".3g"),
+            alt.Tooltip("low:Q", format=".4g", title="95% CI low"),
+            alt.Tooltip("high:Q", format=".4g", title="95% CI high"),
+            alt.Tooltip("mad:Q", format=".3g", title="1.4826 MAD"),
+            "n",
             alt.Tooltip("cv:Q", format=".1%"),
+            "noisy",
         ],
     )
     spread = base.mark_errorbar(ticks=True).encode(y="low:Q", y2="high:Q")

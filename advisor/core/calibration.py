@@ -7,8 +7,12 @@ quoted are the shipped ones.
 Method
 ------
 1. Figures. Records with status ok and a finite positive value are grouped by (probe, params);
-   a figure compares the frameworks that have it, so it needs at least two of them. Each
-   framework's *relative* figure is value / best (best / value when lower is better), in (0, 1].
+   a figure compares the frameworks that have it, so it needs at least two of them. A figure the
+   runner flagged `noisy` (taken on a busy machine) is used only where no quiet one exists. Each
+   framework's *relative* figure is value / best (best / value when lower is better), in (0, 1],
+   taken between the nearest ends of the two 95 % intervals of the median where both records
+   carry one: overlapping intervals tie at 1, and a real gap counts only as far as the intervals
+   allow (a 5 % lead with 8 %-wide intervals moves nothing).
 2. Weights say what the questionnaire's tasks stress. Every runtime family has a small base
    weight; tasks add to it: conv for computer vision; matmul and LSTM for NLP, speech and time
    series; matmul and MLP for tabular and recommender; matmul for generative; MLP training for
@@ -26,7 +30,8 @@ Method
    not about the user's whole model. Spread: 1 - 2 x weighted mean CV (floor 0.2; unknown CV
    counts as 5 %). Hardware: 1 when the probed device (params "device": cpu / cuda) is all the
    user declares, 0.7 when the user also declares other hardware, 0.3 when none of it (e.g.
-   probed on CPU, training on NVIDIA GPUs). Age (of the oldest figure used): 1 up to 30 days,
+   probed on CPU, training on NVIDIA GPUs). Noisy: 1 - (1 - 0.5) x the weight share of noisy
+   figures. Age (of the oldest figure used): 1 up to 30 days,
    falling to 0.7 at 90 days, 0.4 beyond (stale). Coverage: the share of the figure weight the
    framework has figures for (a failed conv probe leaves vision advice less certain).
 5. Caveats: hardware mismatch, stale data, noisy figures, frameworks without usable figures
@@ -85,6 +90,12 @@ def probe_family(probe: str, params: Mapping[str, Any]) -> str:
         return "memory"
     if "import" in name:
         return "import_time"
+    if name == "allreduce":
+        return "collective"  # evidence for distributed training, not a runtime figure
+    if name == "thread_scaling":
+        return "scaling"  # how a framework uses more cores: shown, not scored
+    if "transformer" in name:
+        return "compile_time" if params.get("figure") == "first_call" else "transformer"
     if "dispatch" in name or "overhead" in name:
         return "dispatch"
     if "latency" in name or "inference" in name:
@@ -128,6 +139,50 @@ def _usable(record: ProbeRecord) -> bool:
     )
 
 
+def _noisy(record: ProbeRecord) -> bool:
+    """measured while the machine was busy (the runner's `noisy` flag)"""
+    return bool(record.details.get("noisy"))
+
+
+def _preferred(record: ProbeRecord, held: ProbeRecord | None) -> bool:
+    """A quiet figure beats a noisy one whatever their ages; among equals the newer wins."""
+    if held is None:
+        return True
+    if _noisy(record) != _noisy(held):
+        return not _noisy(record)
+    return record.measured_at > held.measured_at
+
+
+def _interval(record: ProbeRecord) -> tuple[float, float] | None:
+    ci = record.spread.ci95
+    if ci is None or not (0 < ci[0] <= ci[1]) or not all(map(math.isfinite, ci)):
+        return None
+    return ci
+
+
+def _relative(group: Mapping[str, ProbeRecord], higher_is_better: bool) -> dict[str, float]:
+    """Each framework's figure relative to the best, as far as the 95 % intervals allow: the
+    ratio is taken between the nearest ends of the two intervals (this framework's best case,
+    the leader's worst), so overlapping intervals tie at 1 and a real gap shrinks by the
+    intervals' widths. Figures without an interval compare their medians."""
+    values = {fw: float(rec.value or 0.0) for fw, rec in group.items()}
+    best = (max if higher_is_better else min)(values, key=lambda fw: values[fw])
+    lead = _interval(group[best])
+    relative = {}
+    for fw, value in values.items():
+        own = _interval(group[fw])
+        if higher_is_better:
+            ratio = value / values[best]
+            if own is not None and lead is not None:
+                ratio = own[1] / lead[0]
+        else:
+            ratio = values[best] / value
+            if own is not None and lead is not None:
+                ratio = lead[1] / own[0]
+        relative[fw] = min(1.0, ratio)
+    return relative
+
+
 def _figures(
     records: Iterable[ProbeRecord],
     frameworks: Sequence[str],
@@ -143,7 +198,7 @@ def _figures(
         if family == "capability":
             continue
         group = groups.setdefault((record.probe, _key(record.params)), {})
-        if fw not in group or record.measured_at > group[fw].measured_at:
+        if _preferred(record, group.get(fw)):
             group[fw] = record
     comparable = {key: group for key, group in groups.items() if len(group) >= 2}
     per_family: dict[str, int] = {}
@@ -158,13 +213,7 @@ def _figures(
         family_weight = policy.memory_weight if family == "memory" else weights.get(family, 0.0)
         if not family_weight > 0:
             continue  # a figure the policy gives no weight says nothing (and cannot be averaged)
-        values = {fw: rec.value for fw, rec in group.items() if rec.value is not None}
-        if first.higher_is_better:
-            best = max(values.values())
-            relative = {fw: value / best for fw, value in values.items()}
-        else:
-            best = min(values.values())
-            relative = {fw: best / value for fw, value in values.items()}
+        relative = _relative(group, first.higher_is_better)
         figures.append(
             _Figure(
                 probe=probe,
@@ -360,9 +409,12 @@ def _blend(
     cv = sum(f.weight * _cv(f.values[fw], policy) for f in mine) / weight_mine
     oldest = min(_utc(f.values[fw].measured_at) for f in mine)
     age_days = max(0.0, (as_of - oldest).total_seconds() / 86400.0)
+    busy = [f for f in mine if _noisy(f.values[fw])]
+    busy_share = sum(f.weight for f in busy) / weight_mine
     confidence = (
         policy.max_confidence
         * max(0.2, 1.0 - 2.0 * cv)
+        * (1.0 - (1.0 - policy.noisy_factor) * busy_share)
         * hardware_factor
         * policy.age_factor(age_days)
         * (weight_mine / total_weight)
@@ -372,6 +424,12 @@ def _blend(
         notes.append(
             f"{name} probe figures are stale: {age_days:.0f} days old (measured "
             f"{oldest.date().isoformat()}); re-run `advisor probe` (confidence lowered)."
+        )
+    if busy:
+        notes.append(
+            f"{name}: {len(busy)} of its probe figures were measured while the machine was busy "
+            f"({busy[0].values[fw].details['noisy']}); no quiet figure exists for them, so they "
+            "count for less: re-run `advisor probe` on a quiet machine."
         )
     if cv > policy.noisy_cv:
         notes.append(
@@ -400,6 +458,8 @@ def _blend(
             relative=round(f.relative[fw], 4),
             weight=round(f.weight, 4),
             cv=f.values[fw].spread.cv,
+            ci95=f.values[fw].spread.ci95,
+            noisy=f.values[fw].details.get("noisy") or None,
         )
         for f in mine
     ]

@@ -32,6 +32,8 @@ class CalibrationPolicy(BaseModel):
     max_confidence: float = Field(gt=0, le=1)
     assumed_cv: float = Field(ge=0, le=1)
     noisy_cv: float = Field(gt=0, le=1)
+    noisy_factor: float = Field(gt=0, le=1)
+    """confidence kept by figures measured on a busy machine (weighted by their share)"""
     fresh_days: float = Field(ge=0)
     stale_days: float = Field(gt=0)
     stale_factor: float = Field(ge=0, le=1)

@@ -492,6 +492,7 @@ def recommend(
     calibration_caveats = _calibration_caveats(calibration)
     deployment = _deployment_evidence(requirements, measurements, kb)
 
+    collective = _collective_evidence(measurements)
     scored = {
         fw: _score_framework(
             fw,
@@ -500,8 +501,8 @@ def recommend(
             fired_ids,
             weights,
             calibrated.get(fw, {}),
-            calibration_caveats.get(fw, []) + deployment(fw, None)[1],
-            measured_evidence=deployment(fw, None)[0],
+            calibration_caveats.get(fw, []) + deployment(fw, None)[1] + collective(fw)[1],
+            measured_evidence={**deployment(fw, None)[0], **collective(fw)[0]},
         )
         for fw in natives
     }
@@ -675,6 +676,23 @@ def _usable(
 
 DeploymentFound = tuple[dict[Criterion, str], list[Caveat], list[DeploymentPathResult]]
 DeploymentLookup = Callable[[str, str | None], DeploymentFound]
+
+
+def _collective_evidence(
+    measurements: Measurements | None,
+) -> Callable[[str], tuple[dict[Criterion, str], list[Caveat]]]:
+    """Per framework: the distributed-training criterion's measured line from the all-reduce
+    probe, and a caveat when it failed (advisor.core.collective_evidence)."""
+    if measurements is None:
+        return lambda fw: ({}, [])
+    from advisor.core.collective_evidence import collective_evidence
+
+    def lookup(fw: str) -> tuple[dict[Criterion, str], list[Caveat]]:
+        line, caveats = collective_evidence(fw, measurements.records)
+        evidence = {Criterion.DISTRIBUTED_TRAINING: line} if line else {}
+        return evidence, [_make(Caveat, message=m, rule="probe", claims=[]) for m in caveats]
+
+    return lookup
 
 
 def _deployment_evidence(

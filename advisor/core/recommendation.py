@@ -159,6 +159,10 @@ class ProbeFigure(_Out):
     relative: float = Field(description="this framework's figure relative to the best (1 = best)")
     weight: float
     cv: float | None = None
+    ci95: tuple[float, float] | None = Field(
+        None, description="95 % bootstrap interval of the median (the relative figure uses it)"
+    )
+    noisy: str | None = Field(None, description="why the machine looked busy when it was measured")
 
 
 class FrameworkCalibration(_Out):

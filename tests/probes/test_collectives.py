@@ -1,5 +1,6 @@
-"""The helpers the capability probes share (probes.frameworks.base), without a framework: the
-multi-process all-reduce harness with plain-Python ranks, and the ONNX check's untestable case."""
+"""The all-reduce job runner (probes.collectives) with plain-numpy ranks: timing per size,
+the exact-sum check, and clean-up of a job whose peer dies or hangs; plus the ONNX check's
+untestable case (probes.frameworks.base)."""
 
 from __future__ import annotations
 
@@ -9,68 +10,117 @@ from pathlib import Path
 
 import pytest
 
-from probes.frameworks.base import all_reduce_in_processes, onnx_capability
+from probes import collectives
+from probes.collectives import CollectiveError, all_reduce, bus_bandwidth, check_all_reduce
+from probes.frameworks.base import onnx_capability
 
-# A rank that "reduces" by computing the sum every rank would contribute, as a collective would.
+# A rank that "reduces" by computing what every rank's contribution sums to, as a collective would.
 _HONEST = """
-import sys
-count, rank = int(sys.argv[2]), int(sys.argv[3])
-assert len(sys.argv[1].split(",")) >= count
-print("SUM", 4.0 * sum(r + 1 for r in range(count)))
+harness(lambda a: a, lambda a: a / (RANK + 1) * COUNT * (COUNT + 1) / 2, lambda t: t, lambda t: None)
 """
 
 
-def test_ranks_that_agree_on_the_sum_pass() -> None:
-    all_reduce_in_processes(_HONEST, count=2)
-    all_reduce_in_processes(_HONEST, count=3, helpers=1)
+def _gone(pids: list[int]) -> bool:
+    """No such process is running (a zombie waiting for its reaper counts as gone: it is dead)."""
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        status = Path(f"/proc/{pid}/status")
+        if status.exists() and "\nState:\tZ" in status.read_text():
+            continue
+        return False
+    return True
+
+
+def test_a_correct_job_reports_every_size_with_its_timings() -> None:
+    results = all_reduce(_HONEST, (4096, 65536), warmup=2, iterations=5, count=2)
+    assert [r.nbytes for r in results] == [4096, 65536]
+    assert all(len(r.seconds) == 5 and min(r.seconds) > 0 for r in results)
+    assert all(r.max_error == 0 for r in results)
+    check_all_reduce(_HONEST, count=3, helpers=1)
 
 
 def test_every_rank_gets_its_own_free_port() -> None:
-    script = """
-import sys
-addresses = sys.argv[1].split(",")
-assert len(addresses) == len(set(addresses)) == 4, addresses
-assert all(a.startswith("127.0.0.1:") for a in addresses)
-if int(sys.argv[3]) < int(sys.argv[2]):
-    print("SUM", 12.0)
+    script = (
+        """
+assert len(ADDRESSES) == len(set(ADDRESSES)) == 4, ADDRESSES
+assert all(a.startswith("127.0.0.1:") for a in ADDRESSES)
+if RANK < COUNT:
 """
-    all_reduce_in_processes(script, count=2, helpers=2)
+        + "    "
+        + _HONEST.strip()
+    )
+    check_all_reduce(script, count=2, helpers=2)
 
 
-def test_a_wrong_sum_is_an_error() -> None:
-    wrong = "import sys\nprint('SUM', 11.0)\n"
-    with pytest.raises(RuntimeError, match=r"all-reduce gave 11\.0, expected 12"):
-        all_reduce_in_processes(wrong, count=2)
+def test_a_wrong_sum_is_caught_on_any_rank() -> None:
+    off_on_rank_1 = _HONEST.replace("COUNT + 1) / 2", "COUNT + 1) / 2 + (RANK == 1)")
+    (result,) = all_reduce(off_on_rank_1, (64,), 0, 1)
+    assert result.max_error == 1.0
+    with pytest.raises(CollectiveError, match="off by 1 from the exact sum"):
+        check_all_reduce(off_on_rank_1)
 
 
 def test_a_rank_that_reports_nothing_or_crashes_is_an_error_with_its_stderr() -> None:
-    with pytest.raises(RuntimeError, match="exited with code 0"):
-        all_reduce_in_processes("pass", count=2)
-    with pytest.raises(RuntimeError, match=r"exited with code 1: .*ZeroDivisionError"):
-        all_reduce_in_processes(_HONEST + "\n1 / 0\n", count=2)
+    with pytest.raises(CollectiveError, match="reported nothing for 64 bytes"):
+        check_all_reduce("pass", count=2)
+    with pytest.raises(CollectiveError, match=r"exited with code 1: .*ZeroDivisionError"):
+        check_all_reduce(_HONEST + "\n1 / 0\n", count=2)
 
 
-def test_a_helper_that_fails_is_an_error_too() -> None:
-    script = _HONEST.replace("print(", "sys.exit(3) if int(sys.argv[3]) >= count else print(")
-    with pytest.raises(RuntimeError, match="exited with code 3"):
-        all_reduce_in_processes(script, count=2, helpers=1)
-
-
-def test_a_hanging_collective_times_out_and_its_processes_are_killed(tmp_path: Path) -> None:
+def test_a_dead_peer_ends_the_job_at_once_and_the_waiting_rank_is_killed(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
     script = f"""
 import os, time
 with open({str(pids)!r}, "a") as out:
     out.write(f"{{os.getpid()}}\\n")
+if RANK == 1:
+    time.sleep(0.5)
+    os._exit(7)
+time.sleep(60)  # rank 0 waits for its peer forever, as gloo would
+"""
+    started = time.monotonic()
+    with pytest.raises(CollectiveError, match="rank 1 exited with code 7"):
+        all_reduce(script, (64,), 0, 1, count=2, timeout_s=30)
+    assert time.monotonic() - started < 10  # not the 30 s deadline
+    listed = [int(p) for p in pids.read_text().split()]
+    assert len(listed) == 2
+    time.sleep(0.2)
+    assert _gone(listed)
+
+
+def test_a_hung_job_is_killed_at_its_deadline_with_every_process(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    script = f"""
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+with open({str(pids)!r}, "a") as out:
+    out.write(f"{{os.getpid()}}\\n{{child.pid}}\\n")
 time.sleep(60)
 """
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match="no result within 2 s"):
-        all_reduce_in_processes(script, count=2, timeout_s=2)
-    assert time.monotonic() - started < 20
-    for pid in map(int, pids.read_text().split()):
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+    with pytest.raises(CollectiveError, match="no result within 2 s"):
+        all_reduce(script, (64,), 0, 1, count=2, timeout_s=2)
+    assert time.monotonic() - started < 15
+    listed = [int(p) for p in pids.read_text().split()]
+    assert len(listed) == 4  # two ranks and what each started
+    time.sleep(0.2)
+    assert _gone(listed)
+
+
+def test_a_helper_that_fails_is_an_error_too() -> None:
+    script = "import sys\nif RANK >= COUNT:\n    sys.exit(3)\n" + _HONEST
+    with pytest.raises(CollectiveError, match="exited with code 3"):
+        check_all_reduce(script, count=2, helpers=1)
+
+
+def test_bus_bandwidth_follows_nccl_tests() -> None:
+    assert bus_bandwidth(1.0, 2) == 1.0
+    assert bus_bandwidth(1.0, 4) == 1.5
+    assert bus_bandwidth(2.0, 8) == pytest.approx(3.5)
+    assert collectives.TIMEOUT_S >= 30
 
 
 def test_an_onnx_export_that_cannot_be_tested_here_is_unknown_and_not_attempted() -> None:
