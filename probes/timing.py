@@ -134,8 +134,8 @@ def _busy_ticks() -> tuple[int, int] | None:
     try:
         with open("/proc/stat", encoding="ascii") as stat:
             fields = [int(v) for v in stat.readline().split()[1:]]
-        with open("/proc/self/stat", encoding="ascii") as own:
-            mine = own.read().rsplit(")", 1)[1].split()
+        with open("/proc/self/stat", "rb") as own:  # bytes: the name in it may be any bytes
+            mine = own.read().rsplit(b")", 1)[1].split()
     except (OSError, ValueError, IndexError):
         return None
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait

@@ -250,6 +250,11 @@ def test_a_date_where_a_value_belongs_is_named_as_a_date() -> None:
         ({"loc": ("nope", "deeper"), "type": "extra_forbidden"},
          "nope.deeper: unknown field (allowed here: schema_version, project, deployment, "
          "hardware, team, priorities, constraints)"),
+        # the fields listed are those of the table holding the unknown one, even where its
+        # name is a section's: never the section's own fields
+        ({"loc": ("deployment",), "type": "extra_forbidden"},
+         "deployment: unknown field (allowed here: schema_version, project, deployment, "
+         "hardware, team, priorities, constraints)"),
     ],
 )  # fmt: skip
 def test_describe_error(error: dict[str, Any], expected: str) -> None:

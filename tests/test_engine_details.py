@@ -357,3 +357,16 @@ def test_the_weakest_level_counts(extra_kb: Knowledge) -> None:
     deployment = next(c for c in _entry(rec, "jax").criteria if c.criterion is Criterion.DEPLOYMENT)
     assert deployment.score == 1.0
     assert [(a.rule, a.delta) for a in deployment.adjustments] == [("test-exclude-mxnet", -1.0)]
+
+
+def test_a_rules_evidence_lists_only_its_effects_on_that_framework(extra_kb: Knowledge) -> None:
+    """test-exclude-mxnet excludes MXNet and sets two JAX levels: JAX's evidence shows the two
+    levels, in the rule's order, and not the exclusion. (A knowledge base of its own: the
+    effects are worked out once per knowledge base and kept.)"""
+    rec = recommend(Requirements.model_validate(RESEARCH), knowledge=extra_kb)
+    evidence = {ev.rule: ev.effects for ev in _entry(rec, "jax").evidence}
+    assert evidence["test-exclude-mxnet"] == [
+        "jax deployment at 3.5 for your needs",
+        "jax deployment at 1 for your needs",
+    ]
+    assert evidence["jax-deploy-server"] == ["jax deployment at 3 for your needs"]

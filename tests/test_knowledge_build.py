@@ -269,6 +269,10 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
         lambda t: add(t, "next_steps", "step", step(when={"field": "project.stage", "contains": "x"})),
         f"{T.format('next_steps')}: step 't-step': 'contains' needs a list field",
     ),
+    "step whose condition names an unknown framework": (
+        lambda t: add(t, "next_steps", "step", step(when={"field": "team.experience.caffe", "equals": "none"})),
+        f"{T.format('next_steps')}: step 't-step': 'team.experience.caffe': unknown framework 'caffe' (known: {KNOWN})",
+    ),
     "invalid scoring": (
         lambda t: t["scoring"]["knowledge/scoring.toml"].update({"task_fit_weight": 0}),
         "knowledge/scoring.toml: scoring: task_fit_weight: Input should be greater than 0",
@@ -283,7 +287,7 @@ CASES: dict[str, tuple[Callable[[Tables], None], str]] = {
     ),
     "calibration without its table": (
         lambda t: t["calibration"].update({"knowledge/calibration.toml": {}}),
-        "knowledge/calibration.toml: calibration: max_confidence: Field required (and 12 more)",
+        "knowledge/calibration.toml: calibration: max_confidence: Field required (and 13 more)",
     ),
     "invalid calibration": (
         lambda t: t["calibration"]["knowledge/calibration.toml"]["calibration"].update({"x": 1}),

@@ -879,6 +879,23 @@ def test_a_store_file_this_user_may_not_write_opens_for_reading(tmp_path: Path) 
         path.chmod(0o644)
 
 
+def test_open_store_on_a_read_only_connection_reads_without_the_missing_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the test above checks where files can be read-only (not as root): open_store gets a
+    read-only connection to a store without its latest table, and reads the records alone."""
+    path = tmp_path / "s.sqlite3"
+    with open_store(path) as store:
+        store.add([record(value=1.0, run_id="a"), record(value=2.0, minutes=5, run_id="b")])
+    _drop_latest_index(path)
+    connect = sqlite3.connect
+    monkeypatch.setattr(
+        sqlite3, "connect", lambda p, **kw: connect(f"file:{p}?mode=ro", uri=True, **kw)
+    )
+    with open_store(path, create=False) as store:
+        assert [r.run_id for r in store.latest()] == ["b"]
+
+
 def test_a_store_that_lost_only_its_trigger_gets_it_back(tmp_path: Path) -> None:
     """Without the trigger the latest table would go stale: later records would not show."""
     path = tmp_path / "s.sqlite3"

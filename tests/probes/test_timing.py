@@ -314,12 +314,13 @@ def _system_time(seconds: float) -> None:
 
 @pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
 def test_busy_ticks_of_this_process_are_its_user_plus_system_time_whatever_its_name() -> None:
-    """/proc/self/stat holds the process name in brackets, and a name may hold ')' and spaces:
-    the fields are counted from the last ')'. They are utime + stime, as times() reports."""
+    """/proc/self/stat holds the process name in brackets, and a name may hold ')', spaces and
+    bytes outside ASCII: the fields are counted from the last ')'. They are utime + stime, as
+    times() reports."""
     _system_time(0.2)
     comm = Path("/proc/self/comm")
     name = comm.read_text().rstrip("\n")
-    comm.write_text("a) b) c")
+    comm.write_text("a) \u00e9) c")
     try:
         ticks = timing._busy_ticks()
         own = os.times()
@@ -329,6 +330,25 @@ def test_busy_ticks_of_this_process_are_its_user_plus_system_time_whatever_its_n
     assert round(own.system * per_s) >= 5  # enough system time to tell utime + stime apart
     assert ticks is not None
     assert abs(ticks[1] - round((own.user + own.system) * per_s)) <= 2
+
+
+def test_busy_ticks_read_the_proc_fields_as_proc5_lays_them_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Known figures, where the real ones may have no guest time to leave out: user 100 and nice
+    20 (guest 40 and guest_nice 9 are part of them), system 30, idle 1000 and iowait 7, irq 3,
+    softirq 5, steal 2 -> 100 + 20 + 30 + 3 + 5 + 2 = 160 busy; this process: utime 17 +
+    stime 4, under a name that is not even UTF-8."""
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  100 20 30 1000 7 3 5 2 40 9\ncpu0 1 2 3 4 5 6 7 8 9 10\n", "ascii")
+    own = tmp_path / "own"
+    own.write_bytes(b"4242 (caf\xc3\xa9) \xff) S 1 4242 4242 0 -1 4194560 100 0 0 0 17 4 0 0 20\n")
+    files = {"/proc/stat": stat, "/proc/self/stat": own}
+    real = open
+    monkeypatch.setattr(
+        timing, "open", lambda path, *a, **k: real(files[path], *a, **k), raising=False
+    )
+    assert timing._busy_ticks() == (160, 17 + 4)
 
 
 @pytest.mark.skipif(not LINUX_PROC, reason="Linux /proc only")
