@@ -732,15 +732,16 @@ def run_probe_suite(
     """Run a probe suite in subprocesses (the probes runner) and store every record as it comes.
 
     The same settings as `advisor probe --suite SUITE`: interpreters from advisor.toml (the one
-    beside the app when none is found from the working directory), cpu, default threads/timeout.
+    beside the app when none is found from the working directory), cpu, the suite's threads,
+    the default timeout, the busy-machine check.
     """
     from advisor.cli.probe import probe_plan
     from probes.config import (
         DEFAULT_TIMEOUT_S,
         Interpreter,
-        default_threads,
         find_config,
         load_config,
+        suite_threads,
     )
     from probes.runner import RunOptions, run_probes
     from probes.store import open_store
@@ -756,8 +757,9 @@ def run_probe_suite(
     options = RunOptions(
         suite=suite,
         device="cpu",
-        threads=config.threads or default_threads(),
+        threads=config.threads or suite_threads(suite),
         timeout_s=config.timeout_s or DEFAULT_TIMEOUT_S,
+        host_check=True,
     )
     progress = ProbeProgress(frameworks, report)
     with open_store(store) as db:

@@ -4,6 +4,7 @@ per-worker thread counts, and the thread-scaling figure made from a 1- and an N-
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -142,3 +143,18 @@ def test_thread_scaling_pairs_the_one_thread_and_n_thread_figures() -> None:
     assert scaling.details["efficiency"] == 0.75
     assert scaling.params == {"mode": "eager", "pass": "train", "threads": 4}
     assert scaling.details["ms_at_1_thread"] == 120.0 and scaling.details["ms_at_4_threads"] == 40.0
+
+
+def test_the_probe_command_runs_short_suites_single_threaded_and_passes_procs(
+    tmp_path: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "advisor.cli.probe", "--store", str(tmp_path / "s.sqlite3"),
+         "--worker-module", "env_report", "--worker-root", str(FAKES), "--framework", "pytorch",
+         "--procs", "3", "--format", "json"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (shown,) = [r for r in json.loads(result.stdout) if r["probe"] == "env"]
+    assert shown["details"]["args"]["threads"] == 1  # quick, nobody said otherwise
+    assert shown["details"]["args"]["procs"] == 3
