@@ -336,7 +336,7 @@ def test_two_probe_runs_started_together_one_refuses_and_no_figure_is_interleave
     codes = sorted(code for code, _, _ in outcomes)
     assert codes == [0, 2], outcomes
     refused = next(err for code, _, err in outcomes if code == 2)
-    assert "another probe run is using this store" in refused and "--wait" in refused
+    assert "another probe run is using this machine" in refused and "--wait" in refused
     assert len(refused.strip().splitlines()) == 1
     with open_store(store, create=False) as opened:
         stored = opened.all()
