@@ -158,3 +158,59 @@ def test_a_failed_all_reduce_is_a_caveat_of_that_framework() -> None:
     assert any("all-reduce probe failed here (4 KiB, 2 processes)" in c.message for c in tf.caveats)
     pt = next(r for r in result.ranking if r.framework == "pytorch")
     assert not any("all-reduce" in c.message for c in pt.caveats)
+
+
+def test_only_a_positive_ordered_finite_interval_is_used() -> None:
+    leader = with_ci(rec("pytorch", "conv_train_step", 200), 190, 210)
+
+    def against(low: float, high: float) -> float:
+        other = with_ci(rec("tensorflow", "conv_train_step", 100), low, high)
+        return _relative(measured(leader, other), "tensorflow")
+
+    assert against(100, 100) == pytest.approx(100 / 190, abs=1e-4)  # a point: still an interval
+    assert against(0, 120) == 0.5  # no lower end above 0: the medians
+    assert against(-5, 120) == 0.5
+
+
+def test_an_interval_on_one_side_only_compares_the_medians() -> None:
+    for leader, other in (
+        (
+            with_ci(rec("pytorch", "conv_train_step", 200), 190, 210),
+            rec("tensorflow", "conv_train_step", 100),
+        ),
+        (
+            rec("pytorch", "conv_train_step", 200),
+            with_ci(rec("tensorflow", "conv_train_step", 100), 80, 120),
+        ),
+    ):
+        assert _relative(measured(leader, other), "tensorflow") == 0.5
+    for leader, other in (
+        (with_ci(rec("pytorch", "inference_latency", 1.0, unit="ms", higher=False), 0.9, 1.1),
+         rec("tensorflow", "inference_latency", 2.0, unit="ms", higher=False)),
+        (rec("pytorch", "inference_latency", 1.0, unit="ms", higher=False),
+         with_ci(rec("tensorflow", "inference_latency", 2.0, unit="ms", higher=False), 1.6, 2.4)),
+    ):  # fmt: skip
+        assert _relative(measured(leader, other), "tensorflow", "inference_latency") == 0.5
+
+
+def test_of_two_equally_quiet_figures_of_the_same_age_the_first_is_kept() -> None:
+    leader = rec("pytorch", "conv_train_step", 100)
+    first, second = (
+        rec("tensorflow", "conv_train_step", 100),
+        rec("tensorflow", "conv_train_step", 50),
+    )
+    assert first.measured_at == second.measured_at
+    assert _relative(measured(leader, first, second), "tensorflow") == 1.0
+
+
+def test_the_busy_machine_caveat_in_its_exact_words() -> None:
+    busy = "the reference matmul ran 3.0x slower than this machine's quiet figure"
+    noisy = rec("tensorflow", "conv_train_step", 10).model_copy(update={"details": {"noisy": busy}})
+    _, calibration = calibrate(
+        answers(), measured(rec("pytorch", "conv_train_step", 100), noisy), PRIORS, ALL
+    )
+    (note,) = [c for c in calibration.by_framework["tensorflow"] if "busy" in c]
+    assert note.endswith(
+        f"1 of its probe figures were measured while the machine was busy ({busy}); no quiet "
+        "figure exists for them, so they count for less: re-run `advisor probe` on a quiet machine."
+    )

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from probes import timing
@@ -431,3 +432,40 @@ def test_median_interval_narrows_with_more_values_and_stays_finite_for_many() ->
     assert low <= statistics.median(values) <= high
     small_low, small_high = timing.median_interval(values[:50])
     assert high - low < small_high - small_low
+
+
+def _bootstrap_by_hand(
+    values: list[float], confidence: float, resamples: int, seed: int
+) -> tuple[float, float]:
+    """The percentile bootstrap of the median, written out independently."""
+    data = np.array(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(data), size=(resamples, len(data)))
+    medians = np.median(data[picks], axis=1)
+    cut = (1.0 - confidence) / 2.0 * 100.0
+    return float(np.percentile(medians, cut)), float(np.percentile(medians, 100.0 - cut))
+
+
+def test_the_bootstrap_interval_is_exactly_the_seeded_percentile_bootstrap() -> None:
+    values = [float(v) for v in np.random.default_rng(11).lognormal(0.0, 0.5, 15)]
+    assert bootstrap_median_interval(values) == _bootstrap_by_hand(values, 0.95, 2000, 0)
+    assert bootstrap_median_interval(values, 0.8, 300, 4) == _bootstrap_by_hand(values, 0.8, 300, 4)
+    spread_out = [float(v) for v in np.random.default_rng(3).uniform(1.0, 2.0, 40)]
+    few = bootstrap_median_interval(spread_out, 0.5, 7, 2)  # 7 distinct medians: no ties
+    assert few == _bootstrap_by_hand(spread_out, 0.5, 7, 2)
+    # float32 figures are widened first: the medians of an even count are float64 means
+    narrow = np.array([0.1, 0.2, 0.3, 0.7, 0.9, 1.3], dtype=np.float32)
+    widened = [float(v) for v in narrow]
+    assert bootstrap_median_interval(narrow) == _bootstrap_by_hand(widened, 0.95, 2000, 0)
+    with pytest.raises(ValueError) as caught:
+        bootstrap_median_interval([])
+    assert str(caught.value) == "no values"
+
+
+def test_other_load_is_rounded_to_two_places(monkeypatch: pytest.MonkeyPatch) -> None:
+    load = OtherLoad()
+    load._start, load._wall = (0, 0), 100.0
+    monkeypatch.setattr(timing, "_busy_ticks", lambda: (1534, 300))
+    monkeypatch.setattr(timing.os, "sysconf", lambda name: 100)
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: 110.0)
+    assert load.cpus() == 1.23  # 12.34 CPU-seconds of others' over 10 s
