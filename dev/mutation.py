@@ -5,13 +5,16 @@ in-process tests try to kill each mutant), then reads mutmut's per-module result
 per module, how many mutants the tests killed. Mutants listed in dev/equivalent_mutants/*.toml
 (with the reason each cannot change behaviour) are left out of the ratio and printed.
 
-    .venv/bin/python dev/mutation.py              # run everything, then report (about 30 min on 2 cores)
+    .venv/bin/python dev/mutation.py              # run everything, then report (hours on 2 cores:
+                                                  # the engine, what-if and robustness mutants)
+    .venv/bin/python dev/mutation.py "probes.worker*"   # only these mutants (mutmut's globs)
     .venv/bin/python dev/mutation.py --report     # report the last run again
     .venv/bin/python dev/mutation.py --survivors  # also list every surviving mutant by name
 
 Exit status 0 when every module ran and reaches --min (default 85%), 1 when one did not, 2 on bad
 use.
-Not part of CI: it takes tens of minutes. Only standard library here; mutmut is a dev dependency.
+Not part of CI: it takes hours on 2 cores (README, "Tests that catch a wrong answer"). Only the
+standard library here; mutmut is a dev dependency.
 """
 
 from __future__ import annotations
