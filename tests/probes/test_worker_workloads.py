@@ -17,6 +17,7 @@ from probes import worker
 from probes.frameworks.base import Capability, Collective
 from probes.timing import Timed, percentile, summarise
 from tests.probes.test_worker_checks import SIZES, numpy_backend, run
+from tests.probes.test_worker_mutants import fake_clock, spy_ok
 
 
 @pytest.fixture(autouse=True)
@@ -149,49 +150,19 @@ def test_capability_distributed_runs_its_own_small_job_when_the_probe_did_not_ru
 
 
 # -- exact figures, texts and arguments (fixed samples, a fake clock, a fake all-reduce) ---------
-class _Clock:
-    """A perf_counter that advances by `step` on every reading, from `start`."""
-
-    def __init__(self, start: float, step: float) -> None:
-        self.now, self.step = start, step
-
-    def perf_counter(self) -> float:
-        value = self.now
-        self.now += self.step
-        return value
-
-
-def _fake_clock(monkeypatch: pytest.MonkeyPatch, start: float, step: float) -> None:
-    monkeypatch.setattr(
-        worker, "time", SimpleNamespace(perf_counter=_Clock(start, step).perf_counter)
-    )
-
-
 def _fixed_samples(monkeypatch: pytest.MonkeyPatch, timed: Timed) -> None:
     monkeypatch.setattr(worker, "measure", lambda call, sync, budget: timed)
-
-
-def _spy_ok(monkeypatch: pytest.MonkeyPatch) -> list[Timed | None]:
-    seen: list[Timed | None] = []
-    original = worker.ok
-
-    def ok(*args: Any, timed: Timed | None = None, **kwargs: Any) -> worker.Result:
-        seen.append(timed)
-        return original(*args, timed=timed, **kwargs)
-
-    monkeypatch.setattr(worker, "ok", ok)
-    return seen
 
 
 FIRST_NOTE = "preparing the block and its first call (tracing and compilation included)"
 
 
-def test_the_transformer_figures_are_exact_from_fixed_samples_and_a_fake_clock(
+def test_the_transformer_figures_are_exact_from_fixed_samples_and_afake_clock(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     samples = [0.001, 0.0005, 0.002]  # median 1 ms
     _fixed_samples(monkeypatch, Timed(samples, 0.25))
-    _fake_clock(monkeypatch, 10.0, 0.123456)
+    fake_clock(monkeypatch, 10.0, 0.123456)
     # a forward FLOP count at a rounding edge of 4 decimals in GFLOP, a training one at the edge
     # of 4 significant digits in GFLOP/s
     monkeypatch.setattr(tr, "forward_flops", lambda shape: 1234550001.0)
@@ -323,8 +294,8 @@ def test_the_all_reduce_figures_are_exact_from_fixed_seconds(
         return [SizeResult(64, [1e-6], 1.0), SizeResult(nbytes, list(seconds), 0.0)]
 
     monkeypatch.setattr(worker.collectives, "all_reduce", all_reduce)
-    _fake_clock(monkeypatch, 100.0, 0.12345)
-    seen = _spy_ok(monkeypatch)
+    fake_clock(monkeypatch, 100.0, 0.12345)
+    seen = spy_ok(monkeypatch)
     backend = numpy_backend.NumpyBackend(collective=Collective("the script", "a layer", helpers=3))
     c = worker.Context(backend, SIZES, seed=0, import_seconds=0.1)
     wrong, right = run(backend, "allreduce", c=c)
@@ -352,7 +323,7 @@ def test_the_all_reduce_wall_time_is_rounded_to_3_places(monkeypatch: pytest.Mon
     from probes.collectives import SizeResult
 
     monkeypatch.setattr(worker.collectives, "all_reduce", lambda *a: [SizeResult(64, [0.001], 0.0)])
-    _fake_clock(monkeypatch, 100.0, 1.2346)
+    fake_clock(monkeypatch, 100.0, 1.2346)
     (result,) = run(numpy_backend.NumpyBackend(), "allreduce")
     assert result["details"]["job_wall_s"] == 1.235
 
