@@ -427,10 +427,11 @@ def probe_allreduce(c: Context) -> Iterator[Result]:
         c.collective = Capability(False, f"{job.what} failed: {one_line(error)}")
         raise
     wall_s = time.perf_counter() - started
+    correct = all(r.max_error == 0 for r in results)
     c.collective = Capability(
-        all(r.max_error == 0 for r in results),
+        correct,
         f"{job.what} over {c.processes} processes: "
-        + ("correct sums" if all(r.max_error == 0 for r in results) else "wrong sums"),
+        + ("correct sums" if correct else "wrong sums"),
     )
     for result in results:
         params = {"bytes": result.nbytes, "processes": c.processes, "dtype": "float32"}

@@ -391,7 +391,7 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
         parse_python_overrides,
         suite_threads,
     )
-    from probes.runner import PACKAGE_ROOT, WORKER_MODULE, RunOptions, run_probes
+    from probes.runner import PACKAGE_ROOT, WORKER_MODULE, RunOptions, host_fingerprint, run_probes
     from probes.store import open_store
 
     overrides = parse_python_overrides(args.python)
@@ -426,13 +426,15 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
             for t in targets
             if not t.frontend
         ]
+    host = host_fingerprint()
+    host_check = not args.worker_module  # tests' fake workers need no busy-machine check
     options = RunOptions(
         suite=worker_suite(args.suite),
         device="cuda" if args.device == "cuda" else "cpu",
         threads=threads,
         procs=args.procs,
-        host_check=not args.worker_module,
-        quiet_reference_s=_quiet_reference(path),
+        host_check=host_check,
+        quiet_reference_s=_quiet_reference(path, host[1]) if host_check else None,
         timeout_s=args.timeout or config.timeout_s or DEFAULT_TIMEOUT_S,
         probes=() if plan and all(item.probes for item in plan) else tuple(args.probe or ()),
         worker_module=args.worker_module or WORKER_MODULE,
@@ -460,6 +462,7 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
                 on_event=progress.event,
                 store=path,
                 lock_wait_s=getattr(args, "wait", 0.0),
+                host=host,
             )
         except KeyboardInterrupt:
             progress.close()
@@ -473,11 +476,8 @@ def _probe(args: argparse.Namespace, path: Path) -> int:
     return 1 if bad else 0
 
 
-def _quiet_reference(path: Path) -> float | None:
+def _quiet_reference(path: Path, machine_id: str) -> float | None:
     """The quietest reference-kernel time stored for this machine (probes.host_check)."""
-    from probes.runner import host_fingerprint
-
-    _, machine_id = host_fingerprint()
     times = [
         r.details["reference_matmul_s"]
         for r in _stored(path)

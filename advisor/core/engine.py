@@ -493,19 +493,20 @@ def recommend(
     deployment = _deployment_evidence(requirements, measurements, kb)
 
     collective = _collective_evidence(measurements)
-    scored = {
-        fw: _score_framework(
+    scored: dict[str, _Scored] = {}
+    for fw in natives:
+        deployed, deploy_caveats, _ = deployment(fw, None)
+        collected, collective_caveats = collective(fw)
+        scored[fw] = _score_framework(
             fw,
             kb,
             prepared,
             fired_ids,
             weights,
             calibrated.get(fw, {}),
-            calibration_caveats.get(fw, []) + deployment(fw, None)[1] + collective(fw)[1],
-            measured_evidence={**deployment(fw, None)[0], **collective(fw)[0]},
+            calibration_caveats.get(fw, []) + deploy_caveats + collective_caveats,
+            measured_evidence={**deployed, **collected},
         )
-        for fw in natives
-    }
     options: dict[str, list[tuple[str, _Scored]]] = {}
     for fw, profile in kb.frameworks.items():
         if profile.kind != "frontend" or fw not in usable:
