@@ -41,13 +41,13 @@ from probes.frameworks import load_backend
 
 framework = sys.argv[1]
 backend = load_backend(framework, "cpu", 1)
-shape = suite_sizes("quick").transformer[0]
-block, x, target = tr.problem(0, shape)
+quick = suite_sizes("quick")
+block, x, target = tr.problem(0, quick.transformer[0])
 out = []
 for mode in backend.transformer_modes["quick"]:
-    for kind in ("forward", "train"):
+    for kind in quick.transformer_passes:
         job = backend.transformer(block, x, None if kind == "forward" else target, mode)
-        for _ in range(3):
+        for _ in range(5):  # past compilation and first-call allocations, as the probe is
             backend.sync(job.run())
         if framework == "pytorch":
             from torch.utils import benchmark
@@ -57,8 +57,8 @@ for mode in backend.transformer_modes["quick"]:
             how = "torch.utils.benchmark blocked_autorange"
         else:
             timer = timeit.Timer(lambda: backend.sync(job.run()))
-            median_s = statistics.median(timer.repeat(repeat=10, number=1))
-            how = "timeit.repeat(10, number=1), synchronised"
+            median_s = statistics.median(timer.repeat(repeat=20, number=1))
+            how = "timeit.repeat(20, number=1), synchronised"
         out.append({"mode": mode, "pass": kind, "ms": median_s * 1e3, "harness": how})
 print(json.dumps(out))
 """
@@ -114,6 +114,8 @@ def main() -> int:
         for entry in harness:
             key = (entry["mode"], entry["pass"])
             medians = [run[key] for run in runs if key in run]
+            if not medians:
+                continue
             probe = statistics.median(medians)
             cv = statistics.pstdev(medians) / statistics.fmean(medians) if len(medians) > 1 else 0.0
             print(

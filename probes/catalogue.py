@@ -1,9 +1,10 @@
 """The probe suites: which probes run, at which sizes, for how long.
 
 One table for every framework, so each measures the same math at the same shapes and dtype.
-`tiny` checks that everything works (CI, about 20 s for all three frameworks on 2 cores), `quick`
-gives usable figures in about 30 s for all three on a 2-core machine, `full` measures longer and
-larger.
+`tiny` checks that everything works (tests and CI), `quick` (the default) gives usable figures
+for every framework in under a minute on a 2-core machine (single-threaded, one matmul size, the
+transformer's training step only, Keras on one backend: README, "Probes"), `full` measures longer
+and larger, every mode and pass.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ CAPABILITY_PROBES = (
     "capability.compile",
 )
 PROBES = COMPUTE_PROBES + CAPABILITY_PROBES
-FRONTEND_PROBES = ("import_time", "mlp_train", "conv_train_step", "keras_overhead")
-"""What a front-end's worker runs (Keras 3 on one backend): its MLP and conv training steps next
-to the native ones (params implementation=keras / native), then their ratio."""
+FRONTEND_PROBES = ("import_time", "mlp_train", "conv_train_step", "transformer", "keras_overhead")
+"""What a front-end's worker runs (Keras 3 on one backend): its MLP and conv training steps and
+the transformer block's AdamW step next to the native ones (params implementation=keras /
+native), then their ratios."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class Sizes:
     """message sizes of the all-reduce probe, float32"""
     allreduce_iterations: tuple[int, int]
     """warm-up and timed all-reduces per message size"""
+    transformer_passes: tuple[str, ...] = ("forward", "train")
+    """what the transformer probe times: the training step always (it runs the forward pass
+    too), the forward pass alone where the suite has time for it"""
 
 
 KIB, MIB = 1024, 1024 * 1024
@@ -88,18 +93,20 @@ SUITES: dict[str, Sizes] = {
         allreduce_iterations=(2, 5),
     ),
     "quick": Sizes(
-        matmul=(128, 512, 1024),
+        matmul=(1024,),
         mlp=(64, 256, 512, 10),
         conv=(8, 16, 32),
         memory_batch=64,
         lstm=(16, 32, 64, 128),
         latency_calls=100,
         dispatch_ops=200,
-        budget=Budget(warmup=2, min_repeats=5, min_seconds=0.3),
+        budget=Budget(warmup=2, min_repeats=5, min_seconds=0.15),
         transformer=(SMALL_BLOCK,),
-        transformer_budget=Budget(warmup=3, min_repeats=10, min_seconds=0.0, max_repeats=10),
+        # after the first call and the step check: 4 untimed steps, then 10 timed
+        transformer_budget=Budget(warmup=2, min_repeats=10, min_seconds=0.0, max_repeats=10),
         allreduce_bytes=(4 * KIB, MIB),
         allreduce_iterations=(5, 20),
+        transformer_passes=("train",),  # the forward pass alone: tiny and full (1-1.5 s each)
     ),
     "full": Sizes(
         matmul=(256, 1024, 2048),

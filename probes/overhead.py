@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from probes.timing import SETTLE_S, Budget, OtherLoad
+from probes.timing import Budget, OtherLoad, settle_seconds
 
 MIN_BLOCK_S = 0.005
 MAX_STEPS_PER_BLOCK = 1000
@@ -57,7 +57,7 @@ def measure_pair(
     """Per-step seconds of `first` and `second` in alternating rounds after warm-up; each round
     runs enough steps for about min_seconds / rounds of work per implementation."""
     load = OtherLoad()
-    time.sleep(SETTLE_S)
+    time.sleep(settle_seconds())
     for _ in range(budget.warmup):
         sync(first())
         sync(second())

@@ -152,7 +152,7 @@ def _layer_norm_back(d_out: Array, normed: Array, inv: Array, gain: Array) -> Ar
 
 def _gelu(u: Array) -> tuple[Array, Array]:
     """tanh-approximated GELU and its derivative"""
-    t = np.tanh(GELU_C * (u + 0.044715 * u**3))
+    t = np.tanh(GELU_C * (u + 0.044715 * u * u * u))  # u * u * u: float64 u**3 is 10x slower
     slope = 0.5 * (1.0 + t) + 0.5 * u * (1.0 - t * t) * GELU_C * (1.0 + 3 * 0.044715 * u * u)
     return 0.5 * u * (1.0 + t), slope
 
@@ -224,9 +224,14 @@ def loss(block: Block, x: Array, target: Array) -> float:
 
 
 def gradients(block: Block, x: Array, target: Array) -> dict[str, Array]:
-    grads = _run(block, x, target)[1]
+    return loss_and_gradients(block, x, target)[1]
+
+
+def loss_and_gradients(block: Block, x: Array, target: Array) -> tuple[float, dict[str, Array]]:
+    """The loss and its gradients from one forward and backward pass."""
+    y, grads = _run(block, x, target)
     assert grads is not None
-    return grads
+    return float(np.mean((y - target.astype(np.float64)) ** 2)), grads
 
 
 def adamw_step(block: Block, grads: dict[str, Array]) -> Block:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import platform
 import resource
 import statistics
@@ -190,7 +191,8 @@ def probe_mlp_train(c: Context) -> Iterator[Result]:
     batch, d_in, hidden, d_out = c.sizes.mlp
     weights, x, y = ref.mlp_problem(c.seed, batch, d_in, hidden, d_out)
     before, after = ref.mlp_losses_over_two_steps(weights, x, y, LEARNING_RATE)
-    for mode in ("eager", "compiled"):
+    modes = getattr(c.backend, "mlp_modes", {}).get(c.suite, ("eager", "compiled"))
+    for mode in modes:
         params = {
             "batch": batch,
             "inputs": d_in,
@@ -334,14 +336,17 @@ def probe_dispatch_overhead(c: Context) -> Iterator[Result]:
     )
 
 
-def _transformer_mode(c: Context, shape: tr.BlockShape, mode: str) -> Iterator[Result]:
+def _transformer_mode(
+    c: Context, shape: tr.BlockShape, mode: str, references: dict[str, Any]
+) -> Iterator[Result]:
     """Forward and AdamW step of one block in one mode: each checked against the float64
     reference (output; loss before and after the step and every updated weight), then timed;
-    then the first calls as their own figure."""
+    then the first calls as their own figure. `references` keeps the float64 results for the
+    next mode of the same shape."""
     block, x, target = tr.problem(c.seed, shape)
     base = {**shape.params(), "mode": mode}
     first_calls: dict[str, tuple[float, dict[str, Any]]] = {}
-    for kind in ("forward", "train"):
+    for kind in c.sizes.transformer_passes:
         params = {**base, "pass": kind}
         try:
             started = time.perf_counter()
@@ -350,11 +355,18 @@ def _transformer_mode(c: Context, shape: tr.BlockShape, mode: str) -> Iterator[R
             c.backend.sync(first)
             first_calls[kind] = (time.perf_counter() - started, dict(job.details))
             if kind == "forward":
-                expected = tr.forward(block, x)
-                checks = {"max_rel_error": check(job.fetch(first), expected, tr.FORWARD_TOLERANCE)}
+                if "forward" not in references:
+                    references["forward"] = tr.forward(block, x)
+                checks = {
+                    "max_rel_error": check(
+                        job.fetch(first), references["forward"], tr.FORWARD_TOLERANCE
+                    )
+                }
                 flops = tr.forward_flops(shape)
             else:
-                checks = _check_transformer_step(job, block, x, target, float(job.fetch(first)))
+                if "train" not in references:
+                    references["train"] = _step_reference(block, x, target)
+                checks = _check_transformer_step(job, references["train"], float(job.fetch(first)))
                 flops = tr.train_flops(shape)
             timed = measure(job.run, c.backend.sync, c.sizes.transformer_budget)
             figures = [s * 1e3 for s in timed.samples]
@@ -382,23 +394,38 @@ def _transformer_mode(c: Context, shape: tr.BlockShape, mode: str) -> Iterator[R
         )
 
 
+@dataclass(frozen=True)
+class StepReference:
+    """One AdamW step of the block in float64: computed once per shape, checked against every
+    mode and implementation (it costs more than a quick suite's timed steps)."""
+
+    grads: dict[str, np.ndarray]
+    expected: tr.Block
+    loss_before: float
+    loss_after: float
+
+
+def _step_reference(block: tr.Block, x: np.ndarray, target: np.ndarray) -> StepReference:
+    loss_before, grads = tr.loss_and_gradients(block, x, target)
+    expected = tr.adamw_step(block, grads)
+    return StepReference(grads, expected, loss_before, tr.loss(expected, x, target))
+
+
 def _check_transformer_step(
-    job: Prepared, block: tr.Block, x: np.ndarray, target: np.ndarray, loss_before: float
+    job: Prepared, reference: StepReference, loss_before: float
 ) -> dict[str, float]:
     """The step's loss, its updated weights, and the loss they give, against the reference."""
     if job.state is None:
         raise RuntimeError("the training step does not expose its weights")
-    grads = tr.gradients(block, x, target)
-    expected = tr.adamw_step(block, grads)
-    error = check(loss_before, tr.loss(block, x, target), tr.LOSS_TOLERANCE)
-    missed = tr.update_mismatch(expected, grads, job.state())
+    error = check(loss_before, reference.loss_before, tr.LOSS_TOLERANCE)
+    missed = tr.update_mismatch(reference.expected, reference.grads, job.state())
     if not missed <= tr.UPDATE_MISMATCH_SHARE:
         raise Mismatch(
             f"one AdamW step differs from the reference's: {missed:.2%} of the weights moved "
             f"by more than {tr.UPDATE_TOLERANCE:.0%} of the learning rate away from it"
         )
     loss_after = float(job.fetch(job.run()))
-    error = max(error, check(loss_after, tr.loss(expected, x, target), tr.LOSS_TOLERANCE))
+    error = max(error, check(loss_after, reference.loss_after, tr.LOSS_TOLERANCE))
     return {"max_rel_error": error, "update_mismatch_share": missed, "loss_after_step": loss_after}
 
 
@@ -406,8 +433,9 @@ def probe_transformer(c: Context) -> Iterator[Result]:
     shapes = GPU_BLOCKS if c.backend.device == "cuda" else c.sizes.transformer
     modes = c.backend.transformer_modes.get(c.suite, c.backend.transformer_modes["quick"])
     for shape in shapes:
+        references: dict[str, Any] = {}
         for mode in modes:
-            yield from _transformer_mode(c, shape, mode)
+            yield from _transformer_mode(c, shape, mode, references)
 
 
 def probe_allreduce(c: Context) -> Iterator[Result]:
@@ -589,22 +617,81 @@ def _frontend_pair(c: Context, model: str) -> Iterator[Result]:
             "loss_after": second,
             "max_rel_error": error,
         }
-    paired = overhead.measure_pair(keras_job.run, native_job.run, backend.sync, c.budget)
+    yield from _timed_pair(
+        c, model, (keras_job, native_job), checked, params, shapes, lambda s: _rates(s, work), unit
+    )
+
+
+def _timed_pair(
+    c: Context,
+    model: str,
+    jobs: tuple[Prepared, Prepared],
+    checked: dict[str, dict[str, Any]],
+    params: dict[str, Any],
+    shapes: dict[str, Any],
+    figures: Callable[[list[float]], list[float]],
+    unit: str,
+    budget: Budget | None = None,
+    **extra: Any,
+) -> Iterator[Result]:
+    """Time two checked jobs (Keras, native) in alternating rounds; keep the rounds for
+    keras_overhead and yield one figure per implementation."""
+    keras_job, native_job = jobs
+    paired = overhead.measure_pair(
+        keras_job.run, native_job.run, c.backend.sync, budget or c.budget
+    )
     timed = Timed([], paired.other_load)
     executions = {"keras": keras_job.details, "native": native_job.details}
     c.pairs[model] = (paired, {"shapes": shapes, "executions": executions})
     for label, samples in (("keras", paired.first), ("native", paired.second)):
         yield measured(
-            _rates(samples, work),
+            figures(samples),
             unit,
             {**params, "implementation": label},
             timed,
+            higher_is_better=unit != "ms",
             rounds=len(samples),
             steps_per_round=paired.steps_per_round,
             timing="alternating rounds with the other implementation, in one process",
             **checked[label],
             **executions[label],
+            **extra,
         )
+
+
+def probe_frontend_transformer(c: Context) -> Iterator[Result]:
+    """The suite's first transformer block as Keras layers trained by train_on_batch with
+    Keras's AdamW, against the native block's step: both checked like the native probe's
+    (loss before and after one step, every updated weight), then timed in alternating rounds."""
+    backend: Any = c.backend
+    shape = c.sizes.transformer[0]
+    block, x, target = tr.problem(c.seed, shape)
+    reference = _step_reference(block, x, target)
+    jobs = backend.transformer_pair(block, x, target)
+    checked: dict[str, dict[str, Any]] = {}
+    for label, job in zip(("keras", "native"), jobs, strict=True):
+        started = time.perf_counter()
+        first = job.run()
+        c.backend.sync(first)
+        first_call_s = time.perf_counter() - started
+        checked[label] = {
+            "first_call_s": round(first_call_s, 4),
+            **_check_transformer_step(job, reference, float(job.fetch(first))),
+        }
+    params = {"backend": backend.backend, **shape.params(), "pass": "train"}
+    budget = c.sizes.transformer_budget
+    yield from _timed_pair(
+        c,
+        "transformer",
+        jobs,
+        checked,
+        params,
+        shape.params(),
+        lambda samples: [s * 1e3 for s in samples],
+        "ms",
+        Budget(budget.warmup, max(2, budget.min_repeats // 2), budget.min_seconds),
+        gflop=round(tr.train_flops(shape) / 1e9, 4),
+    )
 
 
 def probe_frontend_mlp(c: Context) -> Iterator[Result]:
@@ -618,11 +705,11 @@ def probe_frontend_conv(c: Context) -> Iterator[Result]:
 def probe_keras_overhead(c: Context) -> Iterator[Result]:
     """Front-end over native per-step time, per model, from the paired rounds timed above."""
     backend: Any = c.backend
-    for model in ("mlp", "conv"):
+    for model in ("mlp", "conv", "transformer"):
         params = {"backend": backend.backend, "model": model}
         found = c.pairs.get(model)
         if found is None:
-            source = "mlp_train" if model == "mlp" else "conv_train_step"
+            source = {"mlp": "mlp_train", "conv": "conv_train_step"}.get(model, model)
             yield failed(RuntimeError(f"{source} gave no paired timings to compare"), params)
             continue
         paired, about = found
@@ -657,6 +744,7 @@ FRONTEND_PROBES: dict[str, Callable[[Context], Iterator[Result]]] = {
     "import_time": probe_import_time,
     "mlp_train": probe_frontend_mlp,
     "conv_train_step": probe_frontend_conv,
+    "transformer": probe_frontend_transformer,
     "keras_overhead": probe_keras_overhead,
 }
 """What a front-end's worker runs (its backend says `frontend = True`): its training steps next to
@@ -759,4 +847,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Every record is out: leave without the interpreter's teardown, which for TensorFlow or
+    # PyTorch takes 0.5-1 s of a quick run per framework and can only hang or crash this late.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -160,6 +160,30 @@ def test_noisy_or_old_figures_count_for_less() -> None:
     assert old.overheads["jax"].confidence < top
 
 
+def test_the_transformer_overhead_counts_by_the_transformer_familys_weight() -> None:
+    import math
+
+    policy = KB.calibration
+    records = measured(
+        overhead("jax", "mlp", 3.0),
+        overhead("jax", "conv", 2.0),
+        overhead("jax", "transformer", 1.1),
+    )
+    ratios = {}
+    for task in ("nlp", "tabular"):
+        wanted = answers(project={"tasks": [task]})
+        weights = policy.family_weights(wanted)
+        family = {"mlp": 3.0, "conv": 2.0, "transformer": 1.1}
+        names = {"mlp": "mlp_train", "conv": "conv", "transformer": "transformer"}
+        w = {m: weights.get(names[m], 0.0) or 1.0 for m in family}
+        expected = math.exp(sum(w[m] * math.log(family[m]) for m in family) / sum(w.values()))
+        found = frontend_measurements(wanted, records, "keras", ["jax"], policy=policy)
+        ratios[task] = found.overheads["jax"].ratio
+        assert ratios[task] == pytest.approx(expected)
+        assert set(found.overheads["jax"].by_model) == {"mlp", "conv", "transformer"}
+    assert ratios["nlp"] < ratios["tabular"]  # NLP weighs the block most, tabular the MLP
+
+
 def test_a_missing_backend_is_missing_not_slow() -> None:
     plain = recommend(answers())
     rec = recommend(answers(), measured(missing("pytorch"), *both("jax", 1.5)))
@@ -206,6 +230,36 @@ def test_probe_plan_lists_one_item_per_keras_backend() -> None:
     for line, backend in zip(lines, ("jax", "tensorflow", "pytorch"), strict=True):
         assert line.startswith("keras") and f"ADVISOR_PROBE_BACKEND={backend}" in line
     assert ".venv-jax" in lines[0]
+
+
+def _plan_lines(*args: str) -> list[str]:
+    from advisor.cli.probe import main
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["--plan", *args]) == 0
+    return [line for line in out.getvalue().splitlines() if line.startswith("keras ")]
+
+
+def test_a_default_quick_run_probes_keras_on_its_quick_backend_and_a_named_one_on_all() -> None:
+    spec = KB.frameworks["keras"].probe
+    assert spec is not None and spec.quick_backends == ["pytorch"]
+    (quick,) = _plan_lines()
+    assert "ADVISOR_PROBE_BACKEND=pytorch" in quick
+    assert "probes import_time, mlp_train, conv_train_step, transformer, keras_overhead" in quick
+    assert len(_plan_lines("--suite", "full")) == 3
+    assert len(_plan_lines("--suite", "quick", "--framework", "keras")) == 3
+    everything = _plan_lines("--framework", "keras", "--framework", "pytorch")
+    assert len(everything) == 3  # named: every backend
+
+
+def test_quick_backends_must_be_backends_the_frontend_lists() -> None:
+    from advisor.core.knowledge import FrameworkProfile
+
+    data = KB.frameworks["keras"].model_dump()
+    data["probe"]["quick_backends"] = ["tensorflow", "cntk"]
+    with pytest.raises(ValueError, match="quick_backends names backends it does not list: cntk"):
+        FrameworkProfile.model_validate(data)
 
 
 # -- the paired timing's statistics -----------------------------------------------------------------

@@ -222,7 +222,8 @@ def probe_plan(
     """The frameworks to probe (default: all in the registry), each with the backend module and
     the interpreter its knowledge file declares, unless --python, the environment or
     advisor.toml say otherwise. A front-end (Keras 3) gets one item per backend the registry
-    lists, each in that backend's interpreter (so `--python jax=...` moves Keras-on-JAX too).
+    lists, each in that backend's interpreter (so `--python jax=...` moves Keras-on-JAX too);
+    a default quick run (no `frameworks` named) only its `quick_backends`.
 
     With a `suite`, every item says which probes it runs (the suite's compute probes and its
     deployment paths, `advisor.cli.deploy_plan`), `only` narrows that to the named probes, a
@@ -235,6 +236,11 @@ def probe_plan(
     kb = knowledge_in_force(knowledge)
     chosen = list(dict.fromkeys(frameworks or kb.frameworks))
     runs_on = {fw: list(kb.frameworks[fw].backends) for fw in chosen if kb.frameworks[fw].backends}
+    if suite == "quick" and not frameworks:  # the default run: keep it under a minute
+        for fw, backends in runs_on.items():
+            spec = kb.frameworks[fw].probe
+            if spec is not None and spec.quick_backends:
+                runs_on[fw] = [b for b in backends if b in spec.quick_backends]
     # interpreters are resolved for native frameworks, including the backends of front-ends
     natives = [fw for fw in chosen if fw not in runs_on]
     natives += [b for fw in runs_on for b in runs_on[fw] if b not in natives]

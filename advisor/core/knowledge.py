@@ -272,6 +272,11 @@ class ProbeSpec(_Data):
 
     backend: str = Field(pattern=r"^probes\.frameworks\.[a-z_][a-z0-9_]*$")
     environment: ProbeEnvironment = Field(default_factory=ProbeEnvironment)
+    quick_backends: list[str] = Field(
+        default_factory=list,
+        description="a front-end's backends that a default quick run probes (empty: all); "
+        "`--framework` or another suite probes every backend",
+    )
 
 
 class FrameworkProfile(_Data):
@@ -319,6 +324,11 @@ class FrameworkProfile(_Data):
             raise ValueError(f"priors missing for: {', '.join(missing)}")
         if (self.kind == "frontend") != bool(self.backends):
             raise ValueError("a frontend names its backends, and only a frontend has backends")
+        strange = sorted(set(self.probe.quick_backends if self.probe else ()) - set(self.backends))
+        if strange:
+            raise ValueError(
+                f"probe.quick_backends names backends it does not list: {', '.join(strange)}"
+            )
         inheriting = [c.value for c, p in self.priors.items() if p.inherit]
         if inheriting and self.kind != "frontend":
             raise ValueError(f"only a frontend inherits priors ({', '.join(inheriting)})")

@@ -210,7 +210,8 @@ class JaxBackend:
             value, grads = value_and_grad(w)
             return value, _adamw(w, grads, m, v, count + 1.0)
 
-        zeros = {n: jnp.zeros_like(a) for n, a in weights.items()}
+        # numpy zeros put on the device: jnp.zeros_like would compile one XLA kernel per shape
+        zeros = {n: self._a(np.zeros_like(block.weights[n])) for n in PARAMS}
         held = [(weights, zeros, zeros, jnp.asarray(0.0))]
         update = jax.jit(step) if jit else step
 

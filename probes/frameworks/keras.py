@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from probes import transformer as tr
 from probes.frameworks.base import Capability, Prepared
 from probes.reference import ConvBlock, Lstm, Mlp
 
@@ -38,6 +39,9 @@ KERAS_BACKENDS = {"jax": "jax", "tensorflow": "tensorflow", "pytorch": "torch"}
 """registry id -> the KERAS_BACKEND value"""
 NATIVE_MODE = {"jax": "compiled", "tensorflow": "compiled", "pytorch": "eager"}
 """the native mlp_train mode that matches what Keras's train_on_batch does on that backend"""
+TRANSFORMER_NATIVE_MODE = {"jax": "compiled", "tensorflow": "graph", "pytorch": "eager"}
+"""the native transformer mode that matches train_on_batch: jax.jit, a tf.function graph without
+XLA, eager PyTorch"""
 KERAS_EXECUTION = {
     "jax": "train_on_batch, jit_compile=auto (jax.jit of the train step)",
     "tensorflow": "train_on_batch, jit_compile=auto (tf.function, no XLA on CPU)",
@@ -160,6 +164,39 @@ class KerasBackend:
             native.details = {**native.details, "layout": "NCHW"}
         return ours, native
 
+    def transformer_pair(
+        self, block: tr.Block, x: np.ndarray, target: np.ndarray
+    ) -> tuple[Prepared, Prepared]:
+        """probes.transformer's block as a Keras layer of keras.ops (its twelve weights copied
+        in), trained by `train_on_batch` with Keras's own AdamW at the reference's settings,
+        and the native block's AdamW step in the matching mode."""
+        layer = _block_layer(block)
+        inputs = keras.Input(x.shape[1:])
+        model = keras.Model(inputs, layer(inputs))
+        model.compile(
+            optimizer=keras.optimizers.AdamW(
+                learning_rate=tr.LEARNING_RATE,
+                beta_1=tr.BETAS[0],
+                beta_2=tr.BETAS[1],
+                epsilon=tr.ADAM_EPS,
+                weight_decay=tr.WEIGHT_DECAY,
+            ),
+            loss="mean_squared_error",
+            jit_compile="auto",
+        )
+        kx, kt = self._tensor(x), self._tensor(target)
+        ours = Prepared(
+            run=lambda: model.train_on_batch(kx, kt),
+            fetch=_loss,
+            details={
+                "execution": KERAS_EXECUTION[self.backend],
+                "optimiser": "keras.optimizers.AdamW",
+            },
+            state=lambda: {name: keras.ops.convert_to_numpy(layer.w[name]) for name in tr.PARAMS},
+        )
+        native = self.native.transformer(block, x, target, TRANSFORMER_NATIVE_MODE[self.backend])
+        return ours, native
+
     # -- the rest of the Backend protocol: not run for a front-end ---------------------------
     def _not_probed(self, *_: Any) -> Prepared:
         raise RuntimeError("the Keras probes run only the paired training steps")
@@ -187,6 +224,45 @@ class KerasBackend:
 
     def capabilities(self) -> dict[str, Capability]:
         return {}
+
+
+def _block_layer(block: tr.Block) -> Any:
+    """A Keras layer computing probes.transformer's pre-LN block in keras.ops, holding the
+    block's weights (created as zeros, then assigned: no initializer kernels to compile)."""
+    ops = keras.ops
+    heads, seq, d = block.shape.heads, block.shape.seq, block.shape.d_model
+    scale = 1.0 / float(np.sqrt(block.shape.head_size))
+
+    def norm(t: Any, gain: Any, bias: Any) -> Any:
+        mean = ops.mean(t, axis=-1, keepdims=True)
+        variance = ops.var(t, axis=-1, keepdims=True)
+        return (t - mean) * ops.rsqrt(variance + tr.LN_EPS) * gain + bias
+
+    def split_heads(t: Any) -> Any:
+        return ops.transpose(ops.reshape(t, (-1, seq, heads, d // heads)), (0, 2, 1, 3))
+
+    class EncoderBlock(keras.layers.Layer):  # type: ignore[misc]
+        def build(self, input_shape: Any) -> None:
+            self.w = {
+                name: self.add_weight(
+                    shape=block.weights[name].shape, initializer="zeros", name=name
+                )
+                for name in tr.PARAMS
+            }
+            for name, variable in self.w.items():
+                variable.assign(block.weights[name])
+
+        def call(self, x: Any) -> Any:
+            w = self.w
+            qkv = ops.matmul(norm(x, w["ln1_g"], w["ln1_b"]), w["w_qkv"]) + w["b_qkv"]
+            q, k, v = (split_heads(part) for part in ops.split(qkv, 3, axis=-1))
+            p = ops.softmax(ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) * scale, axis=-1)
+            attended = ops.reshape(ops.transpose(ops.matmul(p, v), (0, 2, 1, 3)), (-1, seq, d))
+            x1 = x + ops.matmul(attended, w["w_o"]) + w["b_o"]
+            u = ops.matmul(norm(x1, w["ln2_g"], w["ln2_b"]), w["w1"]) + w["b1"]
+            return x1 + ops.matmul(ops.gelu(u, approximate=True), w["w2"]) + w["b2"]
+
+    return EncoderBlock()
 
 
 def make_backend(device: str, threads: int) -> KerasBackend:

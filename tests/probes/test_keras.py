@@ -73,16 +73,22 @@ def test_each_backend_gives_ok_figures_an_overhead_ratio_and_versions(
     steps = {
         (r.probe, r.params["implementation"]): r
         for r in records
-        if r.probe in ("mlp_train", "conv_train_step")
+        if r.probe in ("mlp_train", "conv_train_step", "transformer")
     }
     assert set(steps) == {
-        (probe, impl) for probe in ("mlp_train", "conv_train_step") for impl in ("keras", "native")
+        (probe, impl)
+        for probe in ("mlp_train", "conv_train_step", "transformer")
+        for impl in ("keras", "native")
     }
     for step in steps.values():
         assert step.value is not None and step.value > 0
         assert step.details["max_rel_error"] <= 2e-3  # checked against the numpy reference
+    for impl in ("keras", "native"):  # one AdamW step, weight by weight, as the native probe's
+        block = steps[("transformer", impl)]
+        assert block.unit == "ms" and block.details["update_mismatch_share"] <= 1e-3
+    assert steps[("transformer", "keras")].details["optimiser"] == "keras.optimizers.AdamW"
     overheads = {r.params["model"]: r for r in records if r.probe == "keras_overhead"}
-    assert set(overheads) == {"mlp", "conv"}
+    assert set(overheads) == {"mlp", "conv", "transformer"}
     for model, record in overheads.items():
         assert record.unit == "x" and record.higher_is_better is False
         ratio = record.value

@@ -128,6 +128,42 @@ def test_the_first_call_waits_for_the_settle_pause() -> None:
     assert job.call_times[0] - started >= timing.SETTLE_S
 
 
+@pytest.mark.parametrize(
+    ("environment", "pause"),
+    [
+        ({}, timing.SETTLE_S),
+        ({"OPENBLAS_NUM_THREADS": "1"}, 0.0),
+        ({"OPENBLAS_NUM_THREADS": " 1 ", "OMP_NUM_THREADS": "4"}, 0.0),
+        ({"OPENBLAS_NUM_THREADS": "2"}, timing.SETTLE_S),
+        ({"OMP_NUM_THREADS": "1"}, 0.0),
+        ({"OPENBLAS_NUM_THREADS": "", "OMP_NUM_THREADS": "3"}, timing.SETTLE_S),
+    ],
+)
+def test_the_settle_pause_is_skipped_only_when_numpys_blas_has_one_thread(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], pause: float
+) -> None:
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    for variable, value in environment.items():
+        monkeypatch.setenv(variable, value)
+    assert timing.settle_seconds() == pause
+    slept: list[float] = []
+    monkeypatch.setattr(timing.time, "sleep", slept.append)
+    job = Sleeper(0.0)
+    time_calls(job.call, job.sync, Budget(warmup=0, min_repeats=1, min_seconds=0.0))
+    assert slept[0] == pause  # (then the Sleeper's own zero-second calls)
+
+
+def test_many_figures_get_the_order_statistic_interval_not_a_resampled_one() -> None:
+    values = [float(v) for v in np.random.default_rng(5).lognormal(0.0, 0.3, 2001)]
+    summary = summarise(values)
+    assert summary["ci95"] == list(timing.median_interval(values, 0.95))
+    assert summary["repeats"] == 2001
+    at_limit = values[:2000]
+    assert summarise(at_limit)["ci95"] == list(bootstrap_median_interval(at_limit))
+    assert timing.median_interval(at_limit) != bootstrap_median_interval(at_limit)
+
+
 def test_measure_is_time_calls_plus_the_other_load() -> None:
     job = Sleeper(0.005)
     timed = measure(job.call, job.sync, Budget(warmup=1, min_repeats=3, min_seconds=0.0))

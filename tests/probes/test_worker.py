@@ -6,6 +6,7 @@ are positive, finite and consistent with each other and across frameworks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -178,7 +179,8 @@ def test_a_changed_block_in_a_real_framework_fails_the_equality_check(
         def send(self, kind: str, **fields: object) -> None:
             sent.append({"type": kind, **fields})
 
-    c = worker.Context(backend, suite_sizes("quick"), seed=0, import_seconds=0.0)
+    sizes = dataclasses.replace(suite_sizes("quick"), transformer_passes=("forward", "train"))
+    c = worker.Context(backend, sizes, seed=0, import_seconds=0.0)
     worker.run_probe(Channel(), c, "transformer")  # type: ignore[arg-type]
     timed = [m for m in sent if m["type"] == "result" and "figure" not in m["params"]]  # type: ignore[operator]
     assert len(timed) == 2

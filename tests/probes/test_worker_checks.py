@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from probes import reference as ref
+from probes import transformer as tr
 from probes import worker
 from probes.catalogue import COMPUTE_PROBES, Sizes
 from probes.frameworks.base import Capability
@@ -74,7 +75,6 @@ def no_settle_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     """The 0.2 s pause before each measurement is for numpy's BLAS threads next to a framework's;
     the numpy backend needs none, and these tests run once per mutant under mutation testing."""
     monkeypatch.setattr("probes.timing.SETTLE_S", 0.0)
-    monkeypatch.setattr("probes.overhead.SETTLE_S", 0.0)
 
 
 class Recorder:
@@ -423,13 +423,17 @@ def test_failed_records_carry_the_one_line_error_and_params() -> None:
 def test_a_frontend_runs_its_pairs_then_the_overhead_ratio() -> None:
     backend = numpy_backend.NumpyFrontend(delay=0.002)
     c = context(backend)
-    results = run(backend, "import_time", "mlp_train", "conv_train_step", "keras_overhead", c=c)
+    results = run(backend, "import_time", "mlp_train", "conv_train_step", "transformer",
+                  "keras_overhead", c=c)  # fmt: skip
     assert [(r["probe"], r["params"].get("implementation")) for r in results] == [
         ("import_time", None),
         ("mlp_train", "keras"),
         ("mlp_train", "native"),
         ("conv_train_step", "keras"),
         ("conv_train_step", "native"),
+        ("transformer", "keras"),
+        ("transformer", "native"),
+        ("keras_overhead", None),
         ("keras_overhead", None),
         ("keras_overhead", None),
     ]
@@ -441,7 +445,7 @@ def test_a_frontend_runs_its_pairs_then_the_overhead_ratio() -> None:
     assert keras["details"]["execution"] == "numpy + delay"
     assert native["details"]["execution"] == "numpy mlp_train.eager"
     assert keras["details"]["rounds"] == keras["spread"]["repeats"] >= 5
-    for overhead in results[5:]:
+    for overhead in results[7:]:
         details = overhead["details"]
         assert overhead["value"] > 1 and overhead["higher_is_better"] is False
         assert details["interval_low"] <= round(overhead["value"], 4) <= details["interval_high"]
@@ -452,8 +456,15 @@ def test_a_frontend_runs_its_pairs_then_the_overhead_ratio() -> None:
         assert overhead["value"] == pytest.approx(
             details["keras_ms"] / details["native_ms"], rel=1e-3 + rounding
         )
-    assert [r["params"]["model"] for r in results[5:]] == ["mlp", "conv"]
-    assert results[5]["details"]["shapes"] == {"batch": 4, "inputs": 6, "hidden": 8, "outputs": 3}
+    assert [r["params"]["model"] for r in results[7:]] == ["mlp", "conv", "transformer"]
+    assert results[7]["details"]["shapes"] == {"batch": 4, "inputs": 6, "hidden": 8, "outputs": 3}
+    keras_block, native_block = results[5], results[6]
+    assert (keras_block["unit"], keras_block["higher_is_better"]) == ("ms", False)
+    assert keras_block["value"] > native_block["value"] + 1.5  # 2 ms more per step
+    assert keras_block["details"]["update_mismatch_share"] <= tr.UPDATE_MISMATCH_SHARE
+    assert keras_block["details"]["max_rel_error"] < tr.LOSS_TOLERANCE
+    assert keras_block["details"]["gflop"] == round(tr.train_flops(SIZES.transformer[0]) / 1e9, 4)
+    assert results[9]["details"]["shapes"] == SIZES.transformer[0].params()
 
 
 def test_a_frontend_overhead_without_its_pairs_is_failed() -> None:
@@ -469,6 +480,11 @@ def test_a_frontend_overhead_without_its_pairs_is_failed() -> None:
             "failed",
             {"backend": "numpy", "model": "conv"},
             "RuntimeError: conv_train_step gave no paired timings to compare",
+        ),
+        (
+            "failed",
+            {"backend": "numpy", "model": "transformer"},
+            "RuntimeError: transformer gave no paired timings to compare",
         ),
     ]
 
@@ -729,6 +745,7 @@ def test_a_frontends_records_name_their_shapes_and_units() -> None:
     c = context(backend)
     mlp = run(backend, "mlp_train", c=c)
     conv = run(backend, "conv_train_step", c=c)
+    block = run(backend, "transformer", c=c)
     assert [(r["unit"], r["params"]) for r in mlp] == [
         ("steps/s", {"backend": "numpy", "batch": 4, "inputs": 6, "hidden": 8, "outputs": 3,
                      "dtype": "float32", "implementation": label})
@@ -754,7 +771,13 @@ def test_a_frontends_records_name_their_shapes_and_units() -> None:
     assert [o["details"]["shapes"] for o in overheads] == [
         {"batch": 4, "inputs": 6, "hidden": 8, "outputs": 3},
         {"batch": 2, "channels": 2, "size": 4, "kernel": 3},
+        SIZES.transformer[0].params(),
     ]
+    assert [(r["unit"], r["params"]) for r in block] == [
+        ("ms", {"backend": "numpy", **SIZES.transformer[0].params(), "pass": "train",
+                "implementation": label})
+        for label in ("keras", "native")
+    ]  # fmt: skip
     for overhead in overheads:
         assert overhead["unit"] == "x" and overhead["details"]["method"].startswith(
             "ratio of the median per-step times (keras / native)"
@@ -771,9 +794,9 @@ def test_every_timed_record_says_how_busy_the_rest_of_the_machine_was() -> None:
     records = run(native, "matmul", "mlp_train", "conv_train_step", "lstm_forward",
                   "inference_latency", "dispatch_overhead", c=context(native))  # fmt: skip
     frontend = numpy_backend.NumpyFrontend(delay=0.0)
-    records += run(frontend, "mlp_train", "conv_train_step", "keras_overhead",
+    records += run(frontend, "mlp_train", "conv_train_step", "transformer", "keras_overhead",
                    c=context(frontend))  # fmt: skip
-    assert len(records) == 14 and {r["status"] for r in records} == {"ok"}  # 8 native, 6 front-end
+    assert len(records) == 17 and {r["status"] for r in records} == {"ok"}  # 8 native, 9 front-end
     assert [r["params"] for r in records if "other_load_cpus" not in r["details"]] == []
 
 
@@ -783,10 +806,10 @@ def test_times_in_the_details_are_given_to_four_places() -> None:
     c = worker.Context(frontend, SIZES, seed=0, import_seconds=0.123456)
     (imported,) = run(frontend, "import_time", c=c)
     assert imported["value"] == 0.1235
-    records = run(frontend, "mlp_train", "conv_train_step", "keras_overhead", c=c)
-    timings = [r["details"]["first_call_s"] for r in records[:4]]
-    for overhead in records[4:]:
+    records = run(frontend, "mlp_train", "conv_train_step", "transformer", "keras_overhead", c=c)
+    timings = [r["details"]["first_call_s"] for r in records[:6]]
+    for overhead in records[6:]:
         details = overhead["details"]
         timings += [details[k] for k in ("interval_low", "interval_high", "keras_ms", "native_ms")]
-    assert len(timings) == 12
+    assert len(timings) == 18
     assert all(isinstance(t, float) and t == round(t, 4) for t in timings), timings

@@ -29,7 +29,6 @@ from tests.probes.test_worker_checks import SIZES, context, numpy_backend, run
 @pytest.fixture(autouse=True)
 def no_settle_pause(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("probes.timing.SETTLE_S", 0.0)
-    monkeypatch.setattr("probes.overhead.SETTLE_S", 0.0)
 
 
 def fixed_samples(monkeypatch: pytest.MonkeyPatch, samples: list[float]) -> list[Budget]:
@@ -425,7 +424,7 @@ def paired_context(
 
 def test_keras_overhead_is_the_ratio_of_medians_with_per_round_ratios_as_spread() -> None:
     backend, c = paired_context([0.75, 0.5, 1.5], [0.25, 0.25, 0.5], seed=0)
-    result, _ = run(backend, "keras_overhead", c=c)
+    result, *_ = run(backend, "keras_overhead", c=c)
     low, high = overhead.bootstrap_interval([0.75, 0.5, 1.5], [0.25, 0.25, 0.5], seed=0)
     assert (result["status"], result["value"], result["unit"]) == ("ok", 3.0, "x")
     assert result["spread"] == summarise([3.0, 2.0, 3.0])
@@ -448,7 +447,7 @@ def test_keras_overhead_is_the_ratio_of_medians_with_per_round_ratios_as_spread(
 def test_keras_overhead_names_the_executions_when_known() -> None:
     executions = {"keras": {"execution": "k"}, "native": {"execution": "n"}}
     backend, c = paired_context([0.75, 0.5, 1.5], [0.25, 0.25, 0.5], executions=executions)
-    result, _ = run(backend, "keras_overhead", c=c)
+    result, *_ = run(backend, "keras_overhead", c=c)
     assert (result["details"]["keras_execution"], result["details"]["native_execution"]) == (
         "k",
         "n",
@@ -457,7 +456,7 @@ def test_keras_overhead_names_the_executions_when_known() -> None:
 
 def test_keras_overhead_with_rounds_that_do_not_pair_up_fails_at_the_zip() -> None:
     backend, c = paired_context([0.75, 0.5, 1.5], [0.25, 0.25])
-    (result,) = run(backend, "keras_overhead", c=c)
+    result, *_ = run(backend, "keras_overhead", c=c)
     assert result["status"] == "failed"
     assert result["error"] == "ValueError: zip() argument 2 is shorter than argument 1"
 
@@ -467,7 +466,7 @@ def test_keras_overhead_leaves_rounds_of_zero_native_time_out_of_the_ratios(
 ) -> None:
     monkeypatch.setattr("probes.overhead.bootstrap_interval", lambda a, b, seed: (1.0, 4.0))
     backend, c = paired_context([0.75, 0.5, 1.5], [0.25, 0.0, 0.5])
-    result, _ = run(backend, "keras_overhead", c=c)
+    result, *_ = run(backend, "keras_overhead", c=c)
     assert result["status"] == "ok", result
     assert result["spread"] == summarise([3.0, 3.0])
     assert (result["details"]["interval_low"], result["details"]["interval_high"]) == (1.0, 4.0)

@@ -244,7 +244,7 @@ def test_a_training_step_without_weights_fails_in_these_words() -> None:
     block, x, target = tr.problem(0, shape)
     job = worker.Prepared(lambda: 0.0, np.asarray)
     with pytest.raises(RuntimeError) as caught:
-        worker._check_transformer_step(job, block, x, target, 0.0)
+        worker._check_transformer_step(job, worker._step_reference(block, x, target), 0.0)
     assert str(caught.value) == "the training step does not expose its weights"
 
 
@@ -256,7 +256,7 @@ def test_an_update_mismatch_at_exactly_the_allowed_share_passes(
     job = numpy_backend.NumpyBackend().transformer(block, x, target, "eager")
     monkeypatch.setattr(tr, "update_mismatch", lambda *a: tr.UPDATE_MISMATCH_SHARE)
     loss = float(job.fetch(job.run()))
-    checks = worker._check_transformer_step(job, block, x, target, loss)
+    checks = worker._check_transformer_step(job, worker._step_reference(block, x, target), loss)
     assert checks["update_mismatch_share"] == tr.UPDATE_MISMATCH_SHARE
 
 

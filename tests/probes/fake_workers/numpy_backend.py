@@ -192,13 +192,16 @@ class NumpyFrontend(NumpyBackend):
             time.sleep(self.delay)
             return out
 
-        return Prepared(run, keras.fetch, {"execution": "numpy + delay"}), native
+        return Prepared(run, keras.fetch, {"execution": "numpy + delay"}, keras.state), native
 
     def mlp_pair(self, m: ref.Mlp, x: np.ndarray, y: np.ndarray, lr: float) -> Any:
         return self._pair(lambda: self.mlp_train(m, x, y, lr, "eager"))
 
     def conv_pair(self, b: ref.ConvBlock, x: np.ndarray, y: np.ndarray, lr: float) -> Any:
         return self._pair(lambda: self.conv_train(b, x, y, lr))
+
+    def transformer_pair(self, block: tr.Block, x: np.ndarray, target: np.ndarray) -> Any:
+        return self._pair(lambda: self.transformer(block, x, target, "compiled"))
 
 
 def make_backend(device: str, threads: int, error: float = 0.0) -> NumpyBackend:
