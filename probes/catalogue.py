@@ -102,8 +102,8 @@ SUITES: dict[str, Sizes] = {
         dispatch_ops=200,
         budget=Budget(warmup=2, min_repeats=5, min_seconds=0.15),
         transformer=(SMALL_BLOCK,),
-        # after the first call and the step check: 4 untimed steps, then 10 timed
-        transformer_budget=Budget(warmup=2, min_repeats=10, min_seconds=0.0, max_repeats=10),
+        # after the first call and the step check: 5 untimed steps, then 10 timed (facts: 3 + 10)
+        transformer_budget=Budget(warmup=3, min_repeats=10, min_seconds=0.0, max_repeats=10),
         allreduce_bytes=(4 * KIB, MIB),
         allreduce_iterations=(5, 20),
         transformer_passes=("train",),  # the forward pass alone: tiny and full (1-1.5 s each)

@@ -27,9 +27,7 @@ def test_examples_get_the_practitioners_verdict(path: Path) -> None:
     expected = EXPECTED[path.stem]
     rec = recommend(load_answers(str(path)))
     assert rec.top_pick is not None
-    assert rec.top_pick in expected["top"], [
-        (e.framework, e.score) for e in rec.ranking
-    ]
+    assert rec.top_pick in expected["top"], [(e.framework, e.score) for e in rec.ranking]
     excluded = {e.framework for e in rec.excluded}
     assert set(expected.get("excluded", [])) <= excluded
     if "caveat" in expected:
@@ -92,10 +90,15 @@ def test_constraints_exclude_and_require_maintained() -> None:
 def test_everything_excluded_gives_an_empty_ranking() -> None:
     rec = recommend(
         _requirements(
-            project={"tasks": ["nlp"]}, constraints={"exclude": list(knowledge_in_force().registry.ids)}
+            project={"tasks": ["nlp"]},
+            constraints={"exclude": list(knowledge_in_force().registry.ids)},
         )
     )
-    assert rec.ranking == [] and rec.top_pick is None and len(rec.excluded) == len(knowledge_in_force().frameworks)
+    assert (
+        rec.ranking == []
+        and rec.top_pick is None
+        and len(rec.excluded) == len(knowledge_in_force().frameworks)
+    )
 
 
 def test_weights_follow_priorities_and_relevance() -> None:
@@ -150,3 +153,17 @@ def test_engine_output_equals_its_validated_json_round_trip(path: Path) -> None:
 
     rec = recommend(load_answers(str(path)))
     assert Recommendation.model_validate_json(rec.model_dump_json()) == rec
+
+
+def test_a_frontend_with_every_backend_ruled_out_is_excluded_and_the_rest_ranked() -> None:
+    rec = recommend(
+        Requirements.model_validate(
+            {
+                "project": {"tasks": ["nlp"]},
+                "constraints": {"exclude": ["tensorflow", "pytorch", "jax"]},
+            }
+        )
+    )
+    assert [e.framework for e in rec.ranking] == ["mxnet"]
+    ruled_out = {e.framework: e.reasons for e in rec.excluded}
+    assert ruled_out["keras"] == ["every backend it runs on is ruled out: jax, tensorflow, pytorch"]

@@ -95,6 +95,22 @@ def test_an_extra_framework_is_ranked_with_its_evidence(toy_knowledge: Path) -> 
     assert "team.experience.toyfw" in leaves(kb.registry)
 
 
+def test_the_robustness_analysis_of_an_extra_framework_uses_the_knowledge_given(
+    toy_knowledge: Path,
+) -> None:
+    """The decision matrix is built from the knowledge the analysis is given, not the shipped
+    one (which knows no toyfw)."""
+    from advisor.core.decision.robustness import analyse_robustness
+
+    kb = load_knowledge(toy_knowledge)
+    answers = Requirements.model_validate(
+        {"project": {"tasks": ["nlp"]}}, context={"registry": kb.registry}
+    )
+    report = analyse_robustness(recommend(answers, knowledge=kb), knowledge=kb, samples=200)
+    shares = {row.framework: row.rank_shares[0] for row in report.rank_acceptability}
+    assert "toyfw" in shares and shares["toyfw"] > 0.5  # priors of 4.9 everywhere lead
+
+
 def test_the_shipped_registry_does_not_know_the_extra_framework() -> None:
     with pytest.raises(ValueError, match="unknown framework 'toyfw'; allowed: "):
         Requirements.model_validate(

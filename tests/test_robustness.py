@@ -101,6 +101,50 @@ def test_a_questionnaire_found_to_tie_is_too_close_to_call() -> None:
     assert leaders[0] < 0.75 and leaders[1] > 0.25
 
 
+def test_a_verdict_says_how_far_ahead_the_pick_is_as_answered() -> None:
+    rec = recommend(load_answers(ROOT / "examples" / "nlp-research-lab.toml"))
+    report = analyse_robustness(rec, samples=400)
+    assert rec.margin is not None and rec.margin > 1
+    assert f", {rec.margin:.1f} points ahead as answered" in report.verdict
+
+
+def test_the_deciding_crossovers_are_chosen_knowing_the_margin_as_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a tie as scored only priority moves are named (crossover.deciding): it must be told
+    the recommendation's margin."""
+    from advisor.core.decision import robustness
+
+    seen: list[object] = []
+    real = robustness.deciding
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(args[4] if len(args) > 4 else kwargs.get("margin"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(robustness, "deciding", spy)
+    _, rec = _closest_questionnaire()
+    analyse_robustness(rec, samples=400)
+    assert seen == [rec.margin]
+
+
+def test_a_close_call_with_no_crossover_names_the_criteria_that_differ_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from advisor.core.decision import robustness
+
+    _, rec = _closest_questionnaire()
+    monkeypatch.setattr(robustness, "deciding", lambda *args, **kwargs: [])
+    report = analyse_robustness(rec, samples=400)
+    assert report.level != "robust"
+    named = report.verdict.split("What decides it: ", 1)[1].rstrip(".").split("; or ")
+    assert 1 <= len(named) <= 3
+    labels = {label.lower() for label in robustness.LABELS.values()}
+    for words in named:
+        label, sign = words.rsplit(" ", 1)
+        assert label in labels and sign in ("(+)", "(-)"), words
+
+
 def test_a_zero_priority_keeps_the_relevance_its_rules_give() -> None:
     """A criterion a rule switched off stays off when its 0 priority is nudged: the sampled
     weights come from the rules' relevance, not from a default of 1."""
@@ -129,6 +173,29 @@ def test_a_zero_priority_keeps_the_relevance_its_rules_give() -> None:
     for index, k in enumerate(CRITERIA):
         if k is not Criterion.TASK_FIT:
             assert got[index] == pytest.approx(expected[k])
+
+
+def test_the_analysis_weighs_criteria_by_the_knowledge_it_is_given() -> None:
+    """A criterion the shipped rules switch off keeps no weight in the draws; analysed with
+    knowledge that has no rules, it gets some (the decision matrix's relevance comes from the
+    knowledge passed, not the shipped one)."""
+    answers = {"project": {"tasks": ["nlp"]}, "team": {"existing_codebase": "none"}}
+    plain = recommend(Requirements.model_validate(answers))
+    off = [c.criterion for c in plain.ranking[0].criteria if c.weight == 0]
+    off = [k for k in off if k is not Criterion.TASK_FIT]
+    assert off, "expected a rule to set some criterion's relevance to 0 here"
+    requirements = Requirements.model_validate({**answers, "priorities": {k.value: 0 for k in off}})
+    ruleless = dataclasses.replace(knowledge_in_force(), rules=type(knowledge_in_force().rules)())
+
+    def weight_of_off(knowledge: Any) -> float:
+        report = analyse_robustness(
+            recommend(requirements, knowledge=knowledge), knowledge=knowledge, samples=300
+        )
+        leader = report.rank_acceptability[0].central_weights or {}
+        return sum(leader.get(k, 0.0) for k in off)
+
+    assert weight_of_off(None) == 0.0
+    assert weight_of_off(ruleless) > 0.0
 
 
 def test_a_lopsided_questionnaire_is_robust() -> None:
