@@ -767,6 +767,24 @@ def test_a_missing_capability_matters_when_the_answers_need_it(
     assert any("lacks" in c for c in calibration.by_framework.get("mxnet", [])) is matters
 
 
+def test_recommend_tells_calibration_whether_the_team_leaves_a_retired_codebase() -> None:
+    """A team on MXNet (retired) leaves through ONNX: MXNet's missing ONNX export matters to it,
+    not to a team on PyTorch (maintained) with the same server-only targets."""
+    data = measured(*speeds(100, 50, 25), rec("mxnet", "capability.onnx_export", 0.0, unit=""))
+
+    def lacks(codebase: str) -> bool:
+        result = recommend(answers(team={"existing_codebase": codebase}), data)
+        return any("lacks" in c for c in result.calibration.by_framework.get("mxnet", []))
+
+    assert lacks("mxnet") and not lacks("pytorch") and not lacks("none")
+
+
+def test_without_measurements_calibration_says_it_was_not_used() -> None:
+    result = recommend(answers())
+    assert result.calibration.used is False
+    assert result.calibration.reason == "no measurements given (run `advisor probe`)"
+
+
 @pytest.mark.parametrize(
     ("accelerators", "machine_id", "here", "caveat"),
     [

@@ -370,3 +370,18 @@ def test_a_rules_evidence_lists_only_its_effects_on_that_framework(extra_kb: Kno
         "jax deployment at 1 for your needs",
     ]
     assert evidence["jax-deploy-server"] == ["jax deployment at 3 for your needs"]
+
+
+def test_rule_impacts_are_given_to_four_places() -> None:
+    from advisor.core.engine import recommend as _recommend
+    from advisor.files.answer_files import load_answers as _load
+
+    impacts = [
+        e.impact
+        for path in sorted((Path(__file__).parents[1] / "examples").glob("*.toml"))
+        if path.name != "expected.toml"
+        for entry in _recommend(_load(path)).ranking
+        for e in entry.evidence
+    ]
+    assert impacts and all(i == round(i, 4) for i in impacts)
+    assert any(round(i, 3) != i for i in impacts)  # not all of them round numbers already

@@ -198,6 +198,34 @@ def test_the_analysis_weighs_criteria_by_the_knowledge_it_is_given() -> None:
     assert weight_of_off(ruleless) > 0.0
 
 
+def test_a_robust_pick_gets_no_no_preference_caveat_even_if_preferences_decide_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The "with no preferences at all" caveat is for a pick that is not robust; a robust one
+    that the answered priorities carry keeps a clean verdict."""
+    from advisor.core.decision import robustness, smaa
+    from advisor.core.decision.matrix import decision_matrix
+
+    rec = recommend(load_answers(ROOT_EXAMPLES["nlp-research-lab"]))
+    matrix = decision_matrix(rec)
+    top = matrix.scores[matrix.starts[0]]
+    rivals = np.delete(matrix.scores[matrix.starts], 0, axis=0).max(axis=0)
+    worst = int(np.argmax((rivals - top) * (matrix.relevance > 0) * (1 - matrix.fixed)))
+    assert rivals[worst] > top[worst]  # a criterion where another framework beats the pick
+
+    def only_the_worst(criteria: int, rng: np.random.Generator, samples: int) -> Any:
+        weights = np.full((samples, criteria), 1e-6)
+        weights[:, worst] = 1e3  # outweighs task fit's fixed weight
+        return weights
+
+    monkeypatch.setattr(smaa, "any_priorities", only_the_worst)
+    report = robustness.analyse_robustness(rec, samples=400)
+    assert report.level == "robust"
+    free = report.rank_acceptability[0].no_preference
+    assert free is not None and free.rank_shares[0] < 0.5  # no preferences: another pick
+    assert not any(c.startswith("With no preferences at all") for c in report.caveats)
+
+
 def test_a_lopsided_questionnaire_is_robust() -> None:
     requirements = load_answers(ROOT_EXAMPLES["nlp-research-lab"])
     report = analyse_robustness(recommend(requirements), samples=2000)

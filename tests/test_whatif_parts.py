@@ -3,6 +3,7 @@ parsed and applied, the single-answer edits offered, their wording, and the repo
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,9 @@ def test_apply_changes_messages_are_one_line_and_exact() -> None:
     with pytest.raises(WhatIfError) as invalid:
         apply_changes(base, ["priorities.deployment=9"])
     assert "\n" not in str(invalid.value) and invalid.value.__cause__ is None
+    assert str(invalid.value) == (
+        "--set: priorities.deployment: 9 is out of range (allowed: 0 to 5)"
+    )  # names where the bad value came from, as a file's name would be
     assert apply_changes(base, []) == base
     two = apply_changes(base, ["priorities.deployment=1", "priorities.deployment=4"])
     assert two.priorities.deployment == 4  # the last edit of a path wins
@@ -393,3 +397,15 @@ def test_the_search_scores_every_edit_with_the_knowledge_and_figures_it_is_given
         edited = apply_changes(base, [flip.change], knowledge=kb)
         assert flip.lead == _lead(recommend(edited, figures, knowledge=kb), framework)
     assert report != smallest_flips(base)  # the knowledge and the figures made a difference
+
+
+def test_the_crossovers_age_claims_at_the_date_asked() -> None:
+    """`as_of` reaches the score uncertainty: checks five years old widen every score's sd."""
+    requirements = load_answers(ROOT / "examples" / "tf-keras-migration.toml")
+    now = smallest_flips(requirements).crossovers
+    later = smallest_flips(requirements, as_of=date(2031, 1, 1)).crossovers
+    assert now is not None and later is not None and now.scores and later.scores
+    sd_now = {(s.framework, s.backend, s.criterion): s.sd for s in now.scores}
+    sd_later = {(s.framework, s.backend, s.criterion): s.sd for s in later.scores}
+    shared = sd_now.keys() & sd_later.keys()
+    assert shared and all(sd_later[k] > sd_now[k] for k in shared)
