@@ -689,7 +689,9 @@ def probe_frontend_transformer(c: Context) -> Iterator[Result]:
         shape.params(),
         lambda samples: [s * 1e3 for s in samples],
         "ms",
-        Budget(budget.warmup, max(2, budget.min_repeats // 2), budget.min_seconds),
+        # quick: measure_pair's fewest rounds (5, after the first call, the check and one
+        # warm-up step of each); the other suites: their transformer budget's 21 or 41 rounds
+        Budget(1, 2, budget.min_seconds) if c.suite == "quick" else budget,
         gflop=round(tr.train_flops(shape) / 1e9, 4),
     )
 

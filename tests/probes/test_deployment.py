@@ -284,6 +284,52 @@ def test_the_default_paths_of_pytorch_and_tensorflow_run_store_and_show(tmp_path
     assert tensorflow_row.split()[1:3] == ["not", "measured"] and " ok " in tensorflow_row
 
 
+@pytest.mark.frameworks
+def test_the_default_paths_of_jax_mxnet_and_keras_run_in_their_own_environments(
+    tmp_path: Path,
+) -> None:
+    """The quick suite's other paths, each from its framework's interpreter: JAX -> jax.export
+    (.venv-jax), MXNet -> ONNX -> ONNX Runtime (exported with numpy 1.23 in .venv-mxnet, run
+    with the advisor's), Keras on TensorFlow -> LiteRT and on PyTorch -> ONNX."""
+    for venv in (".venv-jax", ".venv-mxnet"):
+        if not (REPO / venv / "bin" / "python").exists():
+            pytest.skip(f"{venv} is not set up here (./setup.sh makes it)")
+    store = str(tmp_path / "probes.db")
+    done = advisor(
+        "probe", "--framework", "jax", "--framework", "mxnet", "--framework", "keras",
+        "--probe", "deploy.jax_export", "--probe", "deploy.onnx", "--probe", "deploy.litert",
+        "--store", store, "--format", "json", timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = json.loads(done.stdout)
+    states = {
+        (r["framework"], r["params"].get("backend"), r["probe"], r["params"]["model"]): (
+            r["details"]["deploy_status"]
+        )
+        for r in records
+    }
+    default = {
+        (framework, backend, probe, model): "ok"
+        for framework, backend, probe in (
+            ("jax", None, "deploy.jax_export"),
+            ("mxnet", None, "deploy.onnx"),
+            ("keras", "tensorflow", "deploy.litert"),
+            ("keras", "pytorch", "deploy.onnx"),
+        )
+        for model in ("conv", "mlp")
+    }
+    assert {k: v for k, v in states.items() if k in default} == default
+    # the same --probe names also reach other backends' paths: Keras on TF -> ONNX works too;
+    # Keras on JAX -> ONNX and on PyTorch -> LiteRT need exporters this set-up does not install
+    assert {v for k, v in states.items() if k not in default} <= {"ok", "not_installed"}
+    for record in records:
+        details = record["details"]
+        if details["deploy_status"] != "ok":
+            continue
+        assert 0 < record["value"] < 50 and details["max_abs_diff"] <= 1e-4, record
+        assert details["artifact_bytes"] > 1000
+
+
 def test_a_mobile_explanation_cites_stored_executorch_figures_or_the_probe_to_run(
     tmp_path: Path,
 ) -> None:
