@@ -217,10 +217,19 @@ def test_exposed_ui_with_probe_runs_off_tells_and_the_page_cannot_probe(tmp_path
         start_new_session=True,
     )
     try:
-        _wait_for(lambda: len(descendants(launcher.pid)) >= 1, 30, "the server to start")
-        server = min(descendants(launcher.pid))
-        environ = Path(f"/proc/{server}/environ").read_bytes().split(b"\0")
-        assert any(e.startswith(b"ADVISOR_PROBE_RUNS=disabled") for e in environ)
+        def server_told() -> bool:
+            # the server's environment once it has exec'd: between fork and exec a child still
+            # shows the launcher's, which a loaded machine lets a single read catch
+            for pid in descendants(launcher.pid):
+                try:
+                    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                except OSError:  # gone meanwhile
+                    continue
+                if any(e.startswith(b"ADVISOR_PROBE_RUNS=disabled") for e in environ):
+                    return True
+            return False
+
+        _wait_for(server_told, 30, "the server to start with ADVISOR_PROBE_RUNS=disabled")
     finally:
         os.kill(launcher.pid, signal.SIGTERM)
         launcher.wait(timeout=10)
