@@ -2,7 +2,7 @@
 
 One table for every framework, so each measures the same math at the same shapes and dtype.
 `tiny` checks that everything works (tests and CI), `quick` (the default) gives usable figures
-for every framework in under a minute on a 2-core machine (single-threaded, one matmul size, the
+for every framework in about a minute on a 2-core machine (single-threaded, one matmul size, the
 transformer's training step only, Keras on one backend: README, "Probes"), `full` measures longer
 and larger, every mode and pass.
 """
@@ -66,6 +66,9 @@ class Sizes:
     transformer_passes: tuple[str, ...] = ("forward", "train")
     """what the transformer probe times: the training step always (it runs the forward pass
     too), the forward pass alone where the suite has time for it"""
+    transformer_pair_budget: Budget | None = None
+    """a front-end's transformer step against the native one, in alternating rounds
+    (overhead.rounds_for); None: `transformer_budget`"""
 
 
 KIB, MIB = 1024, 1024 * 1024
@@ -107,6 +110,8 @@ SUITES: dict[str, Sizes] = {
         allreduce_bytes=(4 * KIB, MIB),
         allreduce_iterations=(5, 20),
         transformer_passes=("train",),  # the forward pass alone: tiny and full (1-1.5 s each)
+        # measure_pair's fewest rounds (5), after the first call, the check and one warm-up step
+        transformer_pair_budget=Budget(warmup=1, min_repeats=2, min_seconds=0.0),
     ),
     "full": Sizes(
         matmul=(256, 1024, 2048),

@@ -219,8 +219,12 @@ def forward(block: Block, x: Array) -> Array:
     return _run(block, x, None)[0]
 
 
+def _mse(y: Array, target: Array) -> float:
+    return float(np.mean((y - target.astype(np.float64)) ** 2))
+
+
 def loss(block: Block, x: Array, target: Array) -> float:
-    return float(np.mean((forward(block, x) - target.astype(np.float64)) ** 2))
+    return _mse(forward(block, x), target)
 
 
 def gradients(block: Block, x: Array, target: Array) -> dict[str, Array]:
@@ -231,7 +235,7 @@ def loss_and_gradients(block: Block, x: Array, target: Array) -> tuple[float, di
     """The loss and its gradients from one forward and backward pass."""
     y, grads = _run(block, x, target)
     assert grads is not None
-    return float(np.mean((y - target.astype(np.float64)) ** 2)), grads
+    return _mse(y, target), grads
 
 
 def adamw_step(block: Block, grads: dict[str, Array]) -> Block:

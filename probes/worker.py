@@ -618,7 +618,15 @@ def _frontend_pair(c: Context, model: str) -> Iterator[Result]:
             "max_rel_error": error,
         }
     yield from _timed_pair(
-        c, model, (keras_job, native_job), checked, params, shapes, lambda s: _rates(s, work), unit
+        c,
+        model,
+        (keras_job, native_job),
+        checked,
+        params,
+        shapes,
+        lambda s: _rates(s, work),
+        unit,
+        higher_is_better=True,
     )
 
 
@@ -631,6 +639,8 @@ def _timed_pair(
     shapes: dict[str, Any],
     figures: Callable[[list[float]], list[float]],
     unit: str,
+    *,
+    higher_is_better: bool,
     budget: Budget | None = None,
     **extra: Any,
 ) -> Iterator[Result]:
@@ -649,7 +659,7 @@ def _timed_pair(
             unit,
             {**params, "implementation": label},
             timed,
-            higher_is_better=unit != "ms",
+            higher_is_better=higher_is_better,
             rounds=len(samples),
             steps_per_round=paired.steps_per_round,
             timing="alternating rounds with the other implementation, in one process",
@@ -679,7 +689,6 @@ def probe_frontend_transformer(c: Context) -> Iterator[Result]:
             **_check_transformer_step(job, reference, float(job.fetch(first))),
         }
     params = {"backend": backend.backend, **shape.params(), "pass": "train"}
-    budget = c.sizes.transformer_budget
     yield from _timed_pair(
         c,
         "transformer",
@@ -689,9 +698,8 @@ def probe_frontend_transformer(c: Context) -> Iterator[Result]:
         shape.params(),
         lambda samples: [s * 1e3 for s in samples],
         "ms",
-        # quick: measure_pair's fewest rounds (5, after the first call, the check and one
-        # warm-up step of each); the other suites: their transformer budget's 21 or 41 rounds
-        Budget(1, 2, budget.min_seconds) if c.suite == "quick" else budget,
+        higher_is_better=False,
+        budget=c.sizes.transformer_pair_budget or c.sizes.transformer_budget,
         gflop=round(tr.train_flops(shape) / 1e9, 4),
     )
 
