@@ -236,7 +236,7 @@ def probe_plan(
     kb = knowledge_in_force(knowledge)
     chosen = list(dict.fromkeys(frameworks or kb.frameworks))
     runs_on = {fw: list(kb.frameworks[fw].backends) for fw in chosen if kb.frameworks[fw].backends}
-    if suite == "quick" and not frameworks:  # the default run: keep it under a minute
+    if suite == "quick" and not frameworks:  # the default run: keep it near a minute
         for fw, backends in runs_on.items():
             spec = kb.frameworks[fw].probe
             if spec is not None and spec.quick_backends:
