@@ -229,8 +229,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         names = args.mutants
         if args.sample is not None:
-            if not _exit_codes() and _mutmut(mutmut, args.jobs, [NO_MUTANT]) != 0:
-                return 2
+            if not _exit_codes():
+                # mutmut generates the mutants and times the tests, then refuses a name that
+                # matches none (exit 1): what counts is that the mutants are there now
+                _mutmut(mutmut, args.jobs, [NO_MUTANT], quiet=True)
+                if not _exit_codes():
+                    print("mutation: mutmut generated no mutants (see mutants/)", file=sys.stderr)
+                    return 2
             chosen = draw_sample(args.sample, args.mutants, args.seed, _equivalent_mutants())
             names = [n for drawn in chosen.values() for n in drawn]
             print(f"mutation: {len(names)} mutants drawn from {len(chosen)} module(s)")
@@ -239,12 +244,14 @@ def main(argv: list[str] | None = None) -> int:
     return report(args.min / 100, args.survivors)
 
 
-def _mutmut(mutmut: Path, jobs: int, names: list[str]) -> int:
+def _mutmut(mutmut: Path, jobs: int, names: list[str], quiet: bool = False) -> int:
     # mutmut redraws a progress line many times a second; keep only its final lines.
     run = subprocess.run(
         [str(mutmut), "run", "--max-children", str(jobs), *names],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
+    if quiet:
+        return run.returncode
     lines = [line for line in run.stdout.replace("\r", "\n").splitlines() if line.strip()]
     print("\n".join(lines[-3:]))
     if run.returncode != 0:
